@@ -1,0 +1,71 @@
+// Package state keeps what the agent must not forget across its own restarts:
+// the ids it assigned, and each managed process's record (desired status,
+// identity of the running instance, times, restart count, last exit).
+package state
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Desired statuses of a Record.
+const (
+	DesiredStarted = "STARTED"
+	DesiredStopped = "STOPPED"
+)
+
+// Record is the durable state of one managed process, keyed by alias.
+type Record struct {
+	Alias string `json:"alias"`
+	ID    int64  `json:"id"`
+
+	CreateTime     time.Time `json:"createTime"`
+	UpdateTime     time.Time `json:"updateTime"`
+	LastActiveTime time.Time `json:"lastActiveTime,omitzero"` // zero: never seen alive
+
+	// Desired is DesiredStarted or DesiredStopped; "" before the first decision.
+	Desired string `json:"desired,omitempty"`
+
+	// Identity of the running instance; PID 0 when none is known to run.
+	PID        int    `json:"pid,omitempty"`
+	StartTicks uint64 `json:"startTicks,omitempty"` // field 22 of /proc/PID/stat
+	BootID     string `json:"bootId,omitempty"`
+	// Group is true when the agent started the instance in its own session,
+	// so that signals go to the whole process group.
+	Group bool `json:"group,omitempty"`
+
+	RestartCount int  `json:"restartCount,omitempty"`
+	LastExitCode *int `json:"lastExitCode,omitempty"` // exit code, or 128+signal
+}
+
+// Store is the durable state. Every write is on disk when it returns.
+type Store interface {
+	// AssignID returns the id of alias. An explicit id (> 0) is recorded
+	// for alias, unless it was ever assigned to another alias (*IDTakenError).
+	// With explicit 0, alias keeps the id it had; a new alias gets one more
+	// than the largest id ever assigned. Ids are never reused.
+	AssignID(alias string, explicit int64) (int64, error)
+	// Get returns alias's record; ok is false when there is none.
+	Get(alias string) (r Record, ok bool, err error)
+	// Put writes r, keyed by r.Alias.
+	Put(r Record) error
+	// Delete forgets alias's record (its id stays reserved).
+	Delete(alias string) error
+	// All returns every record, ordered by alias.
+	All() ([]Record, error)
+	Close() error
+}
+
+// IDTakenError says an explicit id belongs to another alias.
+type IDTakenError struct {
+	ID    int64
+	Owner string
+}
+
+func (e *IDTakenError) Error() string {
+	return fmt.Sprintf("id %d is already assigned to alias %q (ids are never reused)", e.ID, e.Owner)
+}
+
+// ErrLocked means another agent holds the state directory.
+var ErrLocked = errors.New("state directory is in use by another agent")
