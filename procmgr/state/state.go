@@ -9,13 +9,15 @@ import (
 	"time"
 )
 
-// Desired statuses of a Record.
+// Desired statuses of a Record: what the agent must bring the process back
+// to after its own restart.
 const (
 	DesiredStarted = "STARTED"
 	DesiredStopped = "STOPPED"
 )
 
-// Record is the durable state of one managed process, keyed by alias.
+// Record is the durable state of one managed process, keyed by alias
+// (the config's key; the id is derived from it through AssignID).
 type Record struct {
 	Alias string `json:"alias"`
 	ID    int64  `json:"id"`
@@ -39,7 +41,9 @@ type Record struct {
 	LastExitCode *int `json:"lastExitCode,omitempty"` // exit code, or 128+signal
 }
 
-// Store is the durable state. Every write is on disk when it returns.
+// Store is the durable state. Every write is on disk when it returns, so a
+// desired status recorded before a signal survives a crash of the agent or
+// the host. Implementations are safe for concurrent use.
 type Store interface {
 	// AssignID returns the id of alias. An explicit id (> 0) is recorded
 	// for alias, unless it was ever assigned to another alias (*IDTakenError).
@@ -54,18 +58,31 @@ type Store interface {
 	Delete(alias string) error
 	// All returns every record, ordered by alias.
 	All() ([]Record, error)
+	// Close releases the store (for Bolt: the database and the directory
+	// lock, so that another agent may take over). Calls after Close fail
+	// with ErrClosed; a second Close is a no-op.
 	Close() error
 }
 
-// IDTakenError says an explicit id belongs to another alias.
+// IDTakenError says an explicit id belongs to another alias. Owner is the
+// alias the id was ever assigned to (it may since have moved to another id:
+// the old one stays retired), so that a config error can name it.
 type IDTakenError struct {
 	ID    int64
 	Owner string
 }
 
+// Error names the id and its owner, and why the id cannot be given again.
 func (e *IDTakenError) Error() string {
 	return fmt.Sprintf("id %d is already assigned to alias %q (ids are never reused)", e.ID, e.Owner)
 }
 
-// ErrLocked means another agent holds the state directory.
+// ErrLocked means another agent holds the state directory. Two agents on one
+// directory would both adopt and restart the same processes, so OpenBolt
+// refuses; it returns a *LockedError, which matches ErrLocked with errors.Is.
 var ErrLocked = errors.New("state directory is in use by another agent")
+
+// ErrClosed is returned by a Store used after Close, so that a late caller
+// (a process goroutine finishing during shutdown) gets an error it can
+// recognise rather than a panic or a silently dropped write.
+var ErrClosed = errors.New("state store is closed")

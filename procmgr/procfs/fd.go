@@ -1,0 +1,84 @@
+package procfs
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"slices"
+)
+
+// SocketInodes returns the inodes of the sockets pid has open: the targets
+// "socket:[N]" of the links in Root/PID/fd, sorted, each once (an fd
+// duplicated with dup(2) links to the same socket). Match them against
+// ListeningSockets to find the process's ports.
+//
+// Reading another user's fds needs privilege: when the fd directory or a
+// link in it cannot be read for lack of permission, the error wraps
+// fs.ErrPermission, and the caller should say that the ports are unknown,
+// not that there are none. This is also the case of a process that made
+// itself non-dumpable (set-user-id programs, prctl(PR_SET_DUMPABLE)): its
+// fd directory belongs to root. A zombie has no sockets, whoever reads.
+// When the process is gone the error wraps fs.ErrNotExist. An fd closed
+// during the scan is skipped.
+func (fs FS) SocketInodes(pid int) ([]uint64, error) {
+	dir := fs.pidPath(pid, "fd")
+	names, err := readDirNames(dir)
+	if errors.Is(err, os.ErrPermission) && fs.isZombie(pid) {
+		// A zombie's fd directory belongs to root whoever ran it, but a
+		// zombie has closed all its files: it has no sockets.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var inodes []uint64
+	for _, name := range names {
+		target, err := os.Readlink(dir + "/" + name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // closed since the listing (or the process exited)
+		}
+		if err != nil {
+			return nil, gone(err)
+		}
+		if ino, ok := parseSocketLink(target); ok {
+			inodes = append(inodes, ino)
+		}
+	}
+	slices.Sort(inodes)
+	return slices.Compact(inodes), nil
+}
+
+// isZombie reports whether pid has exited and not been reaped yet.
+func (fs FS) isZombie(pid int) bool {
+	s, err := fs.Stat(pid)
+	return err == nil && s.State == 'Z'
+}
+
+// readDirNames lists the names in dir.
+func readDirNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, gone(err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, gone(err)
+	}
+	return names, nil
+}
+
+// parseSocketLink returns N of an fd link target "socket:[N]". Other
+// targets (files, "pipe:[N]", "anon_inode:[eventpoll]") are not sockets.
+func parseSocketLink(target string) (uint64, bool) {
+	b := []byte(target) // does not escape: no allocation
+	rest, ok := bytes.CutPrefix(b, []byte("socket:["))
+	if !ok {
+		return 0, false
+	}
+	num, ok := bytes.CutSuffix(rest, []byte("]"))
+	if !ok {
+		return 0, false
+	}
+	return parseDec(num)
+}
