@@ -1,0 +1,169 @@
+// Package config loads and validates the agent's YAML configuration.
+//
+// Validation is strict so that a mistake fails at load, not at the first
+// stop: unknown or duplicate keys, numbers without a unit where a duration
+// is due, yes/no for booleans are all refused, each as an *Error naming the
+// file, the line and the key. A key written without a value (`key:` or
+// `key: ~`) is the same as a key left out.
+package config
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"syscall"
+	"time"
+)
+
+// DefaultPath is where the agent and its CLI look for the config when no
+// --config is given; the packages install the file there.
+const DefaultPath = "/etc/ocp-agent/config.yaml"
+
+// DefaultListen is the TCP address of the HTTP API when server.listen is
+// absent. It is loopback so that a fresh install exposes nothing.
+const DefaultListen = "127.0.0.1:62888"
+
+// DefaultStateDir is where the agent keeps its state when state_dir is absent.
+const DefaultStateDir = "/var/lib/ocp-agent"
+
+// DefaultStopSignal is a process's stop_signal when it has none.
+const DefaultStopSignal = syscall.SIGTERM
+
+// DefaultStopTimeout is a process's stop_timeout when it has none.
+const DefaultStopTimeout = 10 * time.Second
+
+// DefaultStartWait is a process's start_wait when it has none.
+const DefaultStartWait = time.Second
+
+// DefaultLogLevel is log.level when it is absent.
+const DefaultLogLevel = "info"
+
+// Config is a loaded and validated configuration with every default filled
+// in, so that its users never have to tell "absent" from "zero" again.
+type Config struct {
+	// File is the path the config was loaded from, used to name it in
+	// messages about problems found later.
+	File   string
+	Host   Host
+	Server Server
+	Auth   Auth
+	// StateDir is the absolute, cleaned directory of the agent's state.
+	StateDir  string
+	Log       Log
+	Processes []Process
+	// Warnings are accepted but doubtful settings (a plain-text password,
+	// auth disabled, ...) that the agent should log at start. Each names
+	// the file, the line and the key.
+	Warnings []string
+}
+
+// Host identifies the host this agent answers for.
+type Host struct {
+	// ID is the OCP hostId; always > 0.
+	ID int64
+}
+
+// Server configures the agent's APIs.
+type Server struct {
+	// Listen is the TCP host:port of the HTTP API; "" disables it.
+	Listen string
+	// Socket is the absolute path of the local admin unix socket; ""
+	// disables it.
+	Socket string
+	// Name is reported as the envelope's `server`; the host name by default.
+	Name string
+}
+
+// Auth holds the credentials accepted on the TCP listener.
+type Auth struct {
+	Users []User
+	// Disabled lets any request through on a loopback listener; it is
+	// refused for any other listener.
+	Disabled bool
+}
+
+// User is one HTTP credential and what it may do.
+type User struct {
+	Name string
+	// Password is a bcrypt hash ($2a$/$2b$/$2y$) or, with a warning, the
+	// plain value (which OCP-HMACSHA256 signing needs).
+	Password string
+	// Permissions holds HOST_VIEWER and/or HOST_MANAGER; never empty.
+	Permissions []string
+	// Line is where the user's list item starts.
+	Line int
+}
+
+// Log configures the agent's own logging.
+type Log struct {
+	// Level is one of debug, info, warn, error (lower case).
+	Level string
+	// File is where the agent logs; "" means stderr.
+	File string
+}
+
+// Process is one configured process the agent keeps.
+type Process struct {
+	// Alias names the process in the API and the CLI and names its files
+	// under the state directory, hence its restricted alphabet.
+	Alias string
+	// ID is the explicit agent process id; 0 when not set, in which case
+	// the agent assigns one once and keeps it.
+	ID           int64
+	StartCommand string
+	// User is the account to run the command as; "" for the agent's own.
+	// It existed on this host when the config was loaded.
+	User string
+	// PidFile is an absolute path or "".
+	PidFile string
+	// Match finds a running instance the agent did not start, by its
+	// command line; nil when not set.
+	Match *regexp.Regexp
+	// LogFilePattern is a glob of the process's logs; "" = not configured.
+	LogFilePattern string
+	Operable       bool
+	Autostart      bool
+	Autorestart    bool
+	// StopSignal is sent first on a stop; never SIGSTOP, which suspends
+	// rather than ends a process.
+	StopSignal syscall.Signal
+	// StopTimeout is the grace before SIGKILL; always > 0.
+	StopTimeout time.Duration
+	// StartWait is how long a new process must stay up to count as
+	// started; always >= 0.
+	StartWait time.Duration
+	// Line is where the process's list item starts.
+	Line int
+	// IDLine is the line of the `id` key (Line when absent), so that the
+	// agent can point at it when the id conflicts with its state.
+	IDLine int
+}
+
+// Load reads and parses the config file at path. A read failure is returned
+// wrapped with the path; every problem with the content is a *Error.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates data as the content of file, which is used only
+// to name the file in messages and as Config.File. Every problem it reports
+// is a *Error; when there are several, the one earliest in the document is
+// returned.
+func Parse(file string, data []byte) (*Config, error) {
+	root, err := decodeDocument(file, data)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{file: file}
+	c := p.config(root)
+	if e := p.first(); e != nil {
+		return nil, e
+	}
+	c.File = file
+	c.Warnings = p.warnings
+	return c, nil
+}
