@@ -1,0 +1,270 @@
+package agent
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ocp-agent/ocp-agent/agent/api"
+)
+
+// permissions is the set of API permissions a caller holds, as bits so that
+// HOST_MANAGER can carry HOST_VIEWER with it.
+type permissions uint8
+
+const (
+	permViewer permissions = 1 << iota
+	permManager
+)
+
+// parsePermissions turns a user's configured permission names into a set.
+func parsePermissions(names []string) (permissions, error) {
+	var p permissions
+	for _, n := range names {
+		switch n {
+		case api.PermHostViewer:
+			p |= permViewer
+		case api.PermHostManager:
+			p |= permManager | permViewer // HOST_MANAGER implies HOST_VIEWER
+		default:
+			return 0, fmt.Errorf("unknown permission %q", n)
+		}
+	}
+	return p, nil
+}
+
+// allows reports whether p holds the permission named perm.
+func (p permissions) allows(perm string) bool {
+	switch perm {
+	case api.PermHostViewer:
+		return p&permViewer != 0
+	case api.PermHostManager:
+		return p&permManager != 0
+	}
+	return false
+}
+
+// principal is who made a request and what they may do.
+type principal struct {
+	name  string
+	perms permissions
+}
+
+// Reasons a request is not authenticated; logged, never sent.
+var (
+	errNoCredentials   = errors.New("no credentials")
+	errBadCredentials  = errors.New("wrong user name or password")
+	errMalformedHeader = errors.New("malformed Authorization header")
+	errUnknownScheme   = errors.New("unsupported authorization scheme")
+	errNoUsers         = errors.New("no users configured")
+)
+
+// dummyHash is compared against for unknown user names, so that a wrong name
+// costs as much time as a wrong password and names cannot be probed.
+const dummyHash = "$2a$10$V7mhEijdWgkGdm5uchM94OqYspOUliJ9tF0jsXeCRsfBVflUg5ak2"
+
+// authUser is a configured user, ready for checking.
+type authUser struct {
+	name     string
+	password []byte // bcrypt hash, or the plain password
+	hashed   bool
+	perms    permissions
+}
+
+// authenticator decides who a request comes from.
+type authenticator struct {
+	users    map[string]authUser
+	disabled bool
+	cache    *verifiedCache
+}
+
+// newAuthenticator checks the configured users once, so that a bad hash or
+// permission is a start-up error rather than a stream of 401s.
+func newAuthenticator(users []User, disabled bool) (*authenticator, error) {
+	a := &authenticator{users: make(map[string]authUser, len(users)), disabled: disabled, cache: newVerifiedCache(verifiedCacheSize)}
+	for _, u := range users {
+		if u.Name == "" {
+			return nil, errors.New("auth user with an empty name")
+		}
+		if _, dup := a.users[u.Name]; dup {
+			return nil, fmt.Errorf("auth user %q configured twice", u.Name)
+		}
+		perms, err := parsePermissions(u.Permissions)
+		if err != nil {
+			return nil, fmt.Errorf("auth user %q: %w", u.Name, err)
+		}
+		au := authUser{name: u.Name, password: []byte(u.Password), hashed: isBcryptHash(u.Password), perms: perms}
+		if au.hashed {
+			if _, err := bcrypt.Cost(au.password); err != nil {
+				return nil, fmt.Errorf("auth user %q: bad bcrypt hash: %w", u.Name, err)
+			}
+		}
+		a.users[u.Name] = au
+	}
+	return a, nil
+}
+
+// isBcryptHash reports whether a configured password is a bcrypt hash rather
+// than the password itself.
+func isBcryptHash(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// authenticate returns the caller of r and their permissions. It is the one
+// place credentials are looked at: the OCP-HMACSHA256 signature and the unix
+// socket's peer credentials (from the request context) belong here as further
+// cases, each yielding a principal.
+func (a *authenticator) authenticate(r *http.Request) (principal, error) {
+	if a.disabled {
+		return principal{perms: permManager | permViewer}, nil
+	}
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		return principal{}, errNoCredentials
+	}
+	scheme, _, _ := strings.Cut(header, " ")
+	switch {
+	case strings.EqualFold(scheme, "Basic"):
+		user, password, ok := r.BasicAuth()
+		if !ok {
+			return principal{}, errMalformedHeader
+		}
+		return a.basic(user, password)
+	default:
+		return principal{}, fmt.Errorf("%w %q", errUnknownScheme, scheme)
+	}
+}
+
+// basic checks a user name and password.
+func (a *authenticator) basic(name, password string) (principal, error) {
+	if len(a.users) == 0 {
+		return principal{}, errNoUsers
+	}
+	u, ok := a.users[name]
+	if !ok {
+		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(password))
+		return principal{name: name}, errBadCredentials
+	}
+	if !a.verify(u, password) {
+		return principal{name: name}, errBadCredentials
+	}
+	return principal{name: name, perms: u.perms}, nil
+}
+
+func (a *authenticator) verify(u authUser, password string) bool {
+	if !u.hashed {
+		// Comparing digests keeps the time independent of the lengths too.
+		want, got := sha256.Sum256(u.password), sha256.Sum256([]byte(password))
+		return subtle.ConstantTimeCompare(want[:], got[:]) == 1
+	}
+	key := cacheKey(u.name, password, u.password)
+	return a.cache.verify(key, func() bool {
+		return bcrypt.CompareHashAndPassword(u.password, []byte(password)) == nil
+	})
+}
+
+// cacheKey identifies one successful verification. Each part is length
+// prefixed, so that no two different triples share a key; the hash is part of
+// it, so that a changed password invalidates the entry.
+func cacheKey(user, password string, hash []byte) [sha256.Size]byte {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(user), []byte(password), hash} {
+		h.Write(binary.AppendUvarint(nil, uint64(len(part))))
+		h.Write(part)
+	}
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// verifiedCacheSize bounds the cache: a few users with a few passwords each
+// need far fewer, and the bound caps the memory an attacker with valid
+// credentials could make it hold.
+const verifiedCacheSize = 256
+
+// verifiedCache remembers credentials that passed a bcrypt comparison.
+type verifiedCache struct {
+	// mu guards seen and inflight. The cache exists because bcrypt at cost 10
+	// takes 50–100 ms of CPU, and the OCP server sends the same Basic
+	// credentials with every request, often several at once: without it each
+	// request would pay that, and a burst would queue behind one another.
+	// Only successes are kept, as SHA-256 digests, so it holds no password and
+	// a wrong guess still costs a bcrypt. inflight lets concurrent requests
+	// with the same credentials share one comparison.
+	mu       sync.Mutex
+	seen     map[[sha256.Size]byte]struct{}
+	inflight map[[sha256.Size]byte]*verification
+	limit    int
+}
+
+// verification is one bcrypt comparison in progress; ok is set before done
+// is closed.
+type verification struct {
+	done chan struct{}
+	ok   bool
+}
+
+func newVerifiedCache(limit int) *verifiedCache {
+	return &verifiedCache{
+		seen:     make(map[[sha256.Size]byte]struct{}),
+		inflight: make(map[[sha256.Size]byte]*verification),
+		limit:    limit,
+	}
+}
+
+// verify reports whether the credentials keyed k are valid: from memory, by
+// waiting for a comparison of the same credentials already running, or by
+// running compare and remembering a success.
+func (c *verifiedCache) verify(k [sha256.Size]byte, compare func() bool) bool {
+	c.mu.Lock()
+	if _, ok := c.seen[k]; ok {
+		c.mu.Unlock()
+		return true
+	}
+	if v, ok := c.inflight[k]; ok {
+		c.mu.Unlock()
+		<-v.done
+		return v.ok
+	}
+	v := &verification{done: make(chan struct{})}
+	c.inflight[k] = v
+	c.mu.Unlock()
+
+	v.ok = compare()
+
+	c.mu.Lock()
+	delete(c.inflight, k)
+	if v.ok {
+		c.addLocked(k)
+	}
+	c.mu.Unlock()
+	close(v.done)
+	return v.ok
+}
+
+// addLocked remembers k, first forgetting an arbitrary entry when full: the
+// loss is one more bcrypt comparison for someone, so no LRU bookkeeping is
+// needed. c.mu must be held.
+func (c *verifiedCache) addLocked(k [sha256.Size]byte) {
+	for old := range c.seen {
+		if len(c.seen) < c.limit {
+			break
+		}
+		delete(c.seen, old)
+	}
+	c.seen[k] = struct{}{}
+}
+
+// len reports how many verifications are remembered (for tests).
+func (c *verifiedCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
