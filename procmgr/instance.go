@@ -1,0 +1,214 @@
+package procmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
+)
+
+// instance is one running incarnation of a managed process, known by its
+// identity (pid and start time), not by its pid alone. It is owned by the
+// process's goroutine; only exited and status are shared, through the
+// close of exited.
+type instance struct {
+	pid   int
+	ticks uint64 // start time in clock ticks after boot (/proc/PID/stat field 22)
+	// group: the instance leads its own session and process group, because
+	// the agent started it; signals go to the whole group.
+	group bool
+	// child: this agent process forked it, so its exit status is known.
+	child bool
+	pidfd *os.File
+
+	started   time.Time // monotonic: how long it ran decides the back-off
+	outPath   string    // its output file and where this run's output starts
+	outOffset int64
+
+	exited chan struct{} // closed once the process has exited (and, if a child, been reaped)
+	status int           // exit status, valid once exited is closed; -1 when unknown
+}
+
+// spawn starts cmd as a new instance in its own session.
+func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	pid := cmd.Process.Pid
+	in := &instance{pid: pid, group: true, child: true, started: time.Now(), exited: make(chan struct{}), status: -1}
+	// Until Wait below reaps it, the child holds its pid: the pidfd and the
+	// start time read now both belong to it, even if it has already exited.
+	if f, err := pidfdOpen(pid); err == nil {
+		in.pidfd = f
+	}
+	if st, err := fs.Stat(pid); err == nil {
+		in.ticks = st.StartTicks
+	}
+	go func() {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			in.status = 0
+		case errors.As(err, &ee):
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+				in.status = exitStatus(ws)
+			}
+		}
+		close(in.exited)
+	}()
+	return in, nil
+}
+
+// adopt takes over a running process that this agent process did not
+// fork, after checking that pid still has the start time recorded for it.
+// The check is made after the pidfd is open, so the pidfd is known to
+// name the recorded process; from then on signals go through it. The exit
+// is noticed through the pidfd, with the status unknown.
+func adopt(ctx context.Context, fs procfs.FS, pid int, ticks uint64, group bool) (*instance, error) {
+	f, err := pidfdOpen(pid)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fs.Stat(pid)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.StartTicks != ticks {
+		f.Close()
+		return nil, fmt.Errorf("pid %d started at tick %d, not %d: %w", pid, st.StartTicks, ticks, errPidReused)
+	}
+	if st.State == 'Z' {
+		f.Close()
+		return nil, fmt.Errorf("pid %d has exited: %w", pid, os.ErrNotExist)
+	}
+	in := &instance{
+		pid: pid, ticks: ticks, group: group && st.PGRP == pid, pidfd: f,
+		started: time.Now().Add(-elapsed(ticks)), exited: make(chan struct{}), status: -1,
+	}
+	go func() {
+		if waitExit(ctx, f) == nil {
+			close(in.exited)
+		}
+	}()
+	return in, nil
+}
+
+// errPidReused says a pid now belongs to another process than the recorded one.
+var errPidReused = errors.New("pid reused")
+
+func elapsed(ticks uint64) time.Duration {
+	d, err := procfs.Elapsed(ticks)
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+func (in *instance) hasExited() bool {
+	select {
+	case <-in.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// signal sends sig to the instance: to its whole process group while the
+// leader is known to hold the group id, else member by member through
+// pidfds, and to the process alone when it is not a group of the agent's.
+func (in *instance) signal(fs procfs.FS, sig syscall.Signal) error {
+	if !in.group {
+		if in.pidfd == nil {
+			return fmt.Errorf("signal pid %d: no pidfd", in.pid)
+		}
+		return pidfdSignal(in.pidfd, sig)
+	}
+	if !in.hasExited() {
+		// The leader has not been reaped, so pid still names its group.
+		// (An adopted leader could be reaped by init between this check and
+		// the kill; its pid would then have to be reused as a group id at
+		// once, after a whole turn of pid_max.)
+		return killGroup(in.pid, sig)
+	}
+	members, err := liveMembers(fs, in.pid)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, m := range members {
+		errs = append(errs, pidfdSignal(m, sig))
+		m.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// waitGone returns once the instance has exited and, for a group, no live
+// member of its process group remains, or when ctx is done.
+func (in *instance) waitGone(ctx context.Context, fs procfs.FS) error {
+	select {
+	case <-in.exited:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if !in.group {
+		return nil
+	}
+	for {
+		members, err := liveMembers(fs, in.pid)
+		if err != nil {
+			return err
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		for _, m := range members {
+			err := waitExit(ctx, m)
+			m.Close()
+			if err != nil {
+				return err
+			}
+		}
+		// Members may have forked while we waited: look again.
+	}
+}
+
+// liveMembers returns pidfds of the live (not zombie) members of process
+// group pgid. Each member is checked again after its pidfd is open, so a
+// pidfd never names a process that merely reused a member's pid.
+func liveMembers(fs procfs.FS, pgid int) ([]*os.File, error) {
+	stats, err := fs.AllStats()
+	if err != nil {
+		return nil, fmt.Errorf("list group %d: %w", pgid, err)
+	}
+	var out []*os.File
+	for _, st := range stats {
+		if st.PGRP != pgid || st.State == 'Z' {
+			continue
+		}
+		f, err := pidfdOpen(st.PID)
+		if err != nil {
+			continue // gone already
+		}
+		again, err := fs.Stat(st.PID)
+		if err != nil || again.StartTicks != st.StartTicks || again.PGRP != pgid || again.State == 'Z' {
+			f.Close()
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// release closes the instance's pidfd. The process is not touched.
+func (in *instance) release() {
+	if in.pidfd != nil {
+		in.pidfd.Close()
+	}
+}

@@ -1,0 +1,531 @@
+package procmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
+	"github.com/ocp-agent/ocp-agent/procmgr/state"
+)
+
+// harness runs managers over one store, as successive agent lifetimes
+// would, and kills whatever its processes left behind when the test ends.
+type harness struct {
+	t      *testing.T
+	store  *state.Memory
+	outDir string
+	m      *Manager
+}
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{t: t, store: state.NewMemory(), outDir: t.TempDir()}
+	t.Cleanup(h.cleanup)
+	return h
+}
+
+// open starts a manager (an agent lifetime) on the harness's store.
+func (h *harness) open(specs ...Spec) *Manager {
+	h.t.Helper()
+	if h.m != nil {
+		h.m.Close()
+	}
+	m, err := New(Options{Store: h.store, OutputDir: h.outDir, Logger: zaptest.NewLogger(h.t)}, specs)
+	if err != nil {
+		h.t.Fatalf("New: %v", err)
+	}
+	h.m = m
+	return m
+}
+
+func (h *harness) cleanup() {
+	if h.m == nil {
+		return
+	}
+	snaps := h.m.Snapshots()
+	h.m.Close()
+	for _, s := range snaps {
+		if s.PID > 0 {
+			syscall.Kill(-s.PID, syscall.SIGKILL)
+			syscall.Kill(s.PID, syscall.SIGKILL)
+		}
+	}
+}
+
+// spec returns a Spec with short timings for tests.
+func spec(alias, command string) Spec {
+	return Spec{
+		Alias: alias, ID: 1, Command: command, StopSignal: syscall.SIGTERM,
+		StopTimeout: 2 * time.Second, StartWait: 200 * time.Millisecond,
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	st, err := procfs.Default.Stat(pid)
+	return err == nil && st.State != 'Z'
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func mustStart(t *testing.T, m *Manager, alias string) Snapshot {
+	t.Helper()
+	s, err := m.Start(ctxT(t), alias)
+	if err != nil {
+		t.Fatalf("start %s: %v", alias, err)
+	}
+	if !s.Running || s.PID <= 0 || !alive(s.PID) {
+		t.Fatalf("start %s: snapshot %+v, alive %v", alias, s, alive(s.PID))
+	}
+	return s
+}
+
+func TestStopSequences(t *testing.T) {
+	tests := []struct {
+		name        string
+		command     func(t *testing.T, dir string) string
+		timeout     time.Duration
+		minDuration time.Duration
+		exitCode    int
+	}{
+		{
+			name:     "cooperative process exits on SIGTERM",
+			command:  func(*testing.T, string) string { return "sleep 1000" },
+			timeout:  5 * time.Second,
+			exitCode: 128 + int(syscall.SIGTERM),
+		},
+		{
+			name:        "process ignoring SIGTERM is killed after the grace",
+			command:     func(t *testing.T, _ string) string { return helper(t, "ignore-term") },
+			timeout:     300 * time.Millisecond,
+			minDuration: 300 * time.Millisecond,
+			exitCode:    128 + int(syscall.SIGKILL),
+		},
+		{
+			name:        "shell command line runs under sh and is stopped",
+			command:     func(*testing.T, string) string { return "sleep 1000; echo never" },
+			timeout:     5 * time.Second,
+			minDuration: 0,
+			exitCode:    128 + int(syscall.SIGTERM),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			sp := spec("p", tc.command(t, t.TempDir()))
+			sp.StopTimeout = tc.timeout
+			m := h.open(sp)
+			s := mustStart(t, m, "p")
+			t0 := time.Now()
+			got, err := m.Stop(ctxT(t), "p")
+			took := time.Since(t0)
+			if err != nil {
+				t.Fatalf("stop: %v", err)
+			}
+			if got.Running || got.PID != 0 || got.Phase != "stopped" || got.Desired != state.DesiredStopped {
+				t.Errorf("stop snapshot = %+v", got)
+			}
+			if alive(s.PID) {
+				t.Errorf("pid %d still alive after the stop answered", s.PID)
+			}
+			if took < tc.minDuration {
+				t.Errorf("stop took %v, before the grace of %v ended", took, tc.minDuration)
+			}
+			if got.LastExitCode == nil || *got.LastExitCode != tc.exitCode {
+				t.Errorf("lastExitCode = %v, want %d", got.LastExitCode, tc.exitCode)
+			}
+			rec, _, _ := h.store.Get("p")
+			if rec.Desired != state.DesiredStopped || rec.PID != 0 {
+				t.Errorf("record after stop = %+v", rec)
+			}
+		})
+	}
+}
+
+func TestStopKillsChildThatIgnoresTerm(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	sp := spec("p", helper(t, "child-ignores-term", pidFile))
+	sp.StopTimeout = 300 * time.Millisecond
+	m := h.open(sp)
+	s := mustStart(t, m, "p")
+	var child int
+	waitFor(t, "child pid", func() bool {
+		b, _ := os.ReadFile(pidFile)
+		child, _ = strconv.Atoi(string(b))
+		return child > 0
+	})
+	if !alive(child) {
+		t.Fatalf("child %d not alive", child)
+	}
+	got, err := m.Stop(ctxT(t), "p")
+	if err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if alive(s.PID) || alive(child) {
+		t.Errorf("after stop: leader %d alive %v, child %d alive %v", s.PID, alive(s.PID), child, alive(child))
+	}
+	if got.Running {
+		t.Errorf("snapshot still running: %+v", got)
+	}
+}
+
+func TestStopIsIdempotent(t *testing.T) {
+	h := newHarness(t)
+	m := h.open(spec("p", "sleep 1000"))
+	mustStart(t, m, "p")
+	first, err := m.Stop(ctxT(t), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := m.Stop(ctxT(t), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Running || second.LastExitCode == nil || *second.LastExitCode != *first.LastExitCode ||
+		!second.UpdateTime.Equal(first.UpdateTime) {
+		t.Errorf("second stop changed the record: first %+v second %+v", first, second)
+	}
+}
+
+func TestConcurrentStopsShareOneSequence(t *testing.T) {
+	h := newHarness(t)
+	sp := spec("p", helper(t, "ignore-term"))
+	sp.StopTimeout = 500 * time.Millisecond
+	m := h.open(sp)
+	mustStart(t, m, "p")
+	const n = 8
+	var wg sync.WaitGroup
+	results := make([]Snapshot, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = m.Stop(ctxT(t), "p")
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("stop %d: %v", i, errs[i])
+		}
+		if results[i] != results[0] {
+			t.Errorf("stop %d got %+v, stop 0 got %+v", i, results[i], results[0])
+		}
+	}
+	out, _ := os.ReadFile(filepath.Join(h.outDir, "p.log"))
+	if c := strings.Count(string(out), "got SIGTERM"); c != 1 {
+		t.Errorf("process got %d SIGTERMs, want 1 (output %q)", c, out)
+	}
+}
+
+func TestStartFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		command   string
+		status    int
+		output    string
+		wantCause bool
+	}{
+		{name: "exits during start-up", command: "echo first; echo boom >&2; exit 3", status: 3, output: "first\nboom"},
+		{name: "killed by a signal during start-up", command: "kill -9 $$", status: 137},
+		{name: "command not found", command: "/nonexistent/program --flag", status: -1, wantCause: true},
+		{name: "not executable", command: "/etc/hostname", status: -1, wantCause: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			sp := spec("p", tc.command)
+			sp.StartWait = time.Second
+			m := h.open(sp)
+			_, err := m.Start(ctxT(t), "p")
+			var se *StartError
+			if !errors.As(err, &se) {
+				t.Fatalf("start error = %v, want *StartError", err)
+			}
+			if se.ExitStatus != tc.status {
+				t.Errorf("exit status = %d, want %d", se.ExitStatus, tc.status)
+			}
+			if (se.Cause != nil) != tc.wantCause {
+				t.Errorf("cause = %v", se.Cause)
+			}
+			if !strings.Contains(se.Output, tc.output) {
+				t.Errorf("output = %q, want it to hold %q", se.Output, tc.output)
+			}
+			if s, _ := m.Snapshot("p"); s.Running {
+				t.Errorf("snapshot after failed start: %+v", s)
+			}
+		})
+	}
+}
+
+func TestStartIsIdempotent(t *testing.T) {
+	h := newHarness(t)
+	m := h.open(spec("p", "sleep 1000"))
+	first := mustStart(t, m, "p")
+	second := mustStart(t, m, "p")
+	if second.PID != first.PID {
+		t.Errorf("second start made pid %d, first %d: a second copy", second.PID, first.PID)
+	}
+}
+
+func TestRestartMakesNewInstance(t *testing.T) {
+	h := newHarness(t)
+	m := h.open(spec("p", "sleep 1000"))
+	first := mustStart(t, m, "p")
+	got, err := m.Restart(ctxT(t), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Running || got.PID == first.PID || alive(first.PID) || !alive(got.PID) {
+		t.Errorf("restart: old %d (alive %v), new %+v", first.PID, alive(first.PID), got)
+	}
+}
+
+func TestAgentRestartAdoptsRunningProcess(t *testing.T) {
+	h := newHarness(t)
+	sp := spec("p", "sleep 1000")
+	sp.Autostart = true
+	m := h.open(sp)
+	var first Snapshot
+	waitFor(t, "autostart", func() bool { first, _ = m.Snapshot("p"); return first.Phase == "running" })
+
+	m = h.open(sp) // the agent restarts
+	got, _ := m.Snapshot("p")
+	if !got.Running || got.PID != first.PID || got.StartTicks != first.StartTicks {
+		t.Fatalf("after agent restart: %+v, want pid %d adopted", got, first.PID)
+	}
+	// The adopted process is stopped through its group, and its exit is
+	// noticed although it is no child of this manager.
+	if _, err := m.Stop(ctxT(t), "p"); err != nil {
+		t.Fatal(err)
+	}
+	if alive(first.PID) {
+		t.Errorf("pid %d alive after stop", first.PID)
+	}
+}
+
+func TestDesiredStoppedSurvivesAgentRestart(t *testing.T) {
+	h := newHarness(t)
+	sp := spec("p", "sleep 1000")
+	sp.Autostart = true
+	m := h.open(sp)
+	waitFor(t, "autostart", func() bool { s, _ := m.Snapshot("p"); return s.Phase == "running" })
+	if _, err := m.Stop(ctxT(t), "p"); err != nil {
+		t.Fatal(err)
+	}
+	m = h.open(sp)
+	time.Sleep(300 * time.Millisecond)
+	if s, _ := m.Snapshot("p"); s.Running || s.Desired != state.DesiredStopped {
+		t.Errorf("after agent restart a stopped process is %+v", s)
+	}
+}
+
+func TestRecycledPidIsNeverAdoptedNorSignalled(t *testing.T) {
+	h := newHarness(t)
+	// A process this test started, recorded with a start time that is not
+	// its own, as if its pid had been reused since the record was written.
+	stranger := startSleep(t, "1000")
+	st, err := procfs.Default.Stat(stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, _ := procfs.Default.BootID()
+	h.store.Put(state.Record{Alias: "p", ID: 1, PID: stranger, StartTicks: st.StartTicks - 1, BootID: boot,
+		Group: true, Desired: state.DesiredStopped})
+	m := h.open(spec("p", "sleep 1000"))
+	if s, _ := m.Snapshot("p"); s.Running {
+		t.Fatalf("recycled pid adopted: %+v", s)
+	}
+	if _, err := m.Stop(ctxT(t), "p"); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(stranger) {
+		t.Errorf("the agent signalled pid %d, which it never started", stranger)
+	}
+}
+
+func TestRebootInvalidatesRecordedPid(t *testing.T) {
+	h := newHarness(t)
+	stranger := startSleep(t, "1000")
+	st, _ := procfs.Default.Stat(stranger)
+	h.store.Put(state.Record{Alias: "p", ID: 1, PID: stranger, StartTicks: st.StartTicks, BootID: "another-boot",
+		Desired: state.DesiredStopped})
+	m := h.open(spec("p", "sleep 1000"))
+	if s, _ := m.Snapshot("p"); s.Running {
+		t.Fatalf("pid from another boot adopted: %+v", s)
+	}
+	if !alive(stranger) {
+		t.Errorf("pid %d signalled", stranger)
+	}
+}
+
+// startSleep starts a process outside any manager and kills it at the end.
+func startSleep(t *testing.T, seconds string) int {
+	t.Helper()
+	p, err := os.StartProcess("/bin/sleep", []string{"sleep", seconds}, &os.ProcAttr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Kill(); p.Wait() })
+	return p.Pid
+}
+
+func TestAutorestartAfterCrash(t *testing.T) {
+	h := newHarness(t)
+	sp := spec("p", "sleep 1000")
+	sp.Autorestart = true
+	m := h.open(sp)
+	first := mustStart(t, m, "p")
+	syscall.Kill(first.PID, syscall.SIGKILL)
+	var got Snapshot
+	waitFor(t, "restart", func() bool {
+		got, _ = m.Snapshot("p")
+		return got.Phase == "running" && got.PID != first.PID
+	})
+	if got.RestartCount != 1 || got.LastExitCode == nil || *got.LastExitCode != 137 {
+		t.Errorf("after crash and restart: %+v (exit %v)", got, got.LastExitCode)
+	}
+}
+
+func TestNoAutorestartLeavesItStopped(t *testing.T) {
+	h := newHarness(t)
+	m := h.open(spec("p", "sleep 1000"))
+	first := mustStart(t, m, "p")
+	syscall.Kill(first.PID, syscall.SIGKILL)
+	waitFor(t, "exit noticed", func() bool { s, _ := m.Snapshot("p"); return !s.Running })
+	time.Sleep(1500 * time.Millisecond)
+	if s, _ := m.Snapshot("p"); s.Running || s.Phase != "stopped" {
+		t.Errorf("restarted without autorestart: %+v", s)
+	}
+}
+
+func TestStopDuringBackoffWins(t *testing.T) {
+	h := newHarness(t)
+	sp := spec("p", "sleep 1000")
+	sp.Autorestart = true
+	m := h.open(sp)
+	first := mustStart(t, m, "p")
+	syscall.Kill(first.PID, syscall.SIGKILL)
+	waitFor(t, "backoff", func() bool { s, _ := m.Snapshot("p"); return s.Phase == "backoff" })
+	if _, err := m.Stop(ctxT(t), "p"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the first back-off
+	if s, _ := m.Snapshot("p"); s.Running {
+		t.Errorf("restarted after an explicit stop: %+v", s)
+	}
+}
+
+func TestStopDuringStartWinsOnceSettled(t *testing.T) {
+	h := newHarness(t)
+	sp := spec("p", "sleep 1000")
+	sp.StartWait = 500 * time.Millisecond
+	m := h.open(sp)
+	startDone := make(chan error, 1)
+	go func() { _, err := m.Start(ctxT(t), "p"); startDone <- err }()
+	waitFor(t, "starting", func() bool { s, _ := m.Snapshot("p"); return s.Phase == "starting" })
+	got, err := m.Stop(ctxT(t), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-startDone; err != nil {
+		t.Errorf("start: %v", err)
+	}
+	if got.Running {
+		t.Errorf("stop during start: %+v", got)
+	}
+}
+
+func TestRunAsNobody(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("running as another user needs root")
+	}
+	h := newHarness(t)
+	sp := spec("p", "sleep 1000")
+	sp.User = "nobody"
+	m := h.open(sp)
+	s := mustStart(t, m, "p")
+	o, err := Observe(procfs.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := o.Facts(s.PID, s.StartTicks); f.User != "nobody" {
+		t.Errorf("user = %q, want nobody", f.User)
+	}
+}
+
+func TestFollowsDaemonThroughPidFile(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(t.TempDir(), "d.pid")
+	sp := spec("p", helper(t, "daemonize", pidFile))
+	sp.PidFile = pidFile
+	sp.StartWait = 500 * time.Millisecond
+	m := h.open(sp)
+	s := mustStart(t, m, "p")
+	b, _ := os.ReadFile(pidFile)
+	if want, _ := strconv.Atoi(strings.TrimSpace(string(b))); s.PID != want {
+		t.Fatalf("following pid %d, pid file says %d", s.PID, want)
+	}
+	t.Cleanup(func() { syscall.Kill(s.PID, syscall.SIGKILL) })
+	if _, err := m.Stop(ctxT(t), "p"); err != nil {
+		t.Fatal(err)
+	}
+	if alive(s.PID) {
+		t.Errorf("daemon %d alive after stop", s.PID)
+	}
+}
+
+func TestMatchAdoptsInstanceStartedElsewhere(t *testing.T) {
+	h := newHarness(t)
+	// A duration no other test uses, so that only this test's process matches.
+	unique := fmt.Sprintf("1000.%d", time.Now().UnixNano()%1e9)
+	stranger := startSleep(t, unique)
+	sp := spec("p", "sleep "+unique)
+	sp.Match = regexp.MustCompile(`^sleep ` + regexp.QuoteMeta(unique) + `$`)
+	sp.Autostart = true
+	m := h.open(sp)
+	s, _ := m.Snapshot("p")
+	if !s.Running || s.PID == 0 {
+		t.Fatalf("match did not adopt: %+v", s)
+	}
+	// The oldest match is adopted: the stranger, or an older sleep 1000.
+	if st, _ := procfs.Default.Stat(s.PID); st.StartTicks > mustTicks(t, stranger) {
+		t.Errorf("adopted pid %d, younger than %d", s.PID, stranger)
+	}
+}
+
+func mustTicks(t *testing.T, pid int) uint64 {
+	st, err := procfs.Default.Stat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.StartTicks
+}

@@ -1,0 +1,486 @@
+package procmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/state"
+)
+
+// phase is where a process is in its lifecycle, as its owner sees it.
+type phase int
+
+const (
+	phaseStopped  phase = iota
+	phaseBackoff        // exited unexpectedly; a restart is scheduled
+	phaseStarting       // started, not yet up for start_wait
+	phaseRunning
+	phaseStopping // stop signal sent, grace running
+	phaseKilling  // SIGKILL sent, waiting up to KillWait
+)
+
+var phaseNames = [...]string{"stopped", "backoff", "starting", "running", "stopping", "killing"}
+
+func (ph phase) String() string { return phaseNames[ph] }
+
+type opKind int
+
+const (
+	opStart opKind = iota
+	opStop
+	opRestart
+)
+
+var opNames = [...]string{"start", "stop", "restart"}
+
+type request struct {
+	op    opKind
+	reply chan result // buffered: the owner never blocks on a caller that left
+}
+
+type result struct {
+	snap Snapshot
+	err  error
+}
+
+// proc owns one managed process. Its run goroutine is the only one that
+// starts, signals or records the process; everybody else sends it requests
+// and reads the published Snapshot.
+type proc struct {
+	spec Spec
+	m    *Manager
+	log  *zap.Logger
+	reqs chan request
+	done chan struct{}
+	// snap is the latest published view. Readers (listings) take it
+	// without waiting for the owner, which may be in the middle of a stop.
+	snap atomic.Pointer[Snapshot]
+
+	// Owned by run.
+	rec            state.Record
+	inst           *instance
+	phase          phase
+	timer          *time.Timer
+	drain          chan error // result of inst.waitGone, while a stop waits for it
+	daemonized     bool       // the started pid exited 0 and pid_file should name the real one
+	startWaiters   []chan result
+	stopWaiters    []chan result
+	startAfterStop bool
+	backoff        time.Duration
+	lastRun        time.Duration
+}
+
+func (p *proc) run(ctx context.Context) {
+	defer close(p.done)
+	p.boot()
+	p.publish()
+	for {
+		var exited <-chan struct{}
+		if p.inst != nil && p.drain == nil && !p.daemonized {
+			exited = p.inst.exited
+		}
+		var fire <-chan time.Time
+		if p.timer != nil {
+			fire = p.timer.C
+		}
+		select {
+		case <-ctx.Done():
+			p.shutdown()
+			return
+		case r := <-p.reqs:
+			p.handle(r)
+		case <-exited:
+			p.onExit()
+		case err := <-p.drain:
+			p.onGone(err)
+		case <-fire:
+			p.timer = nil
+			p.onTimer()
+		}
+		p.publish()
+	}
+}
+
+// boot decides what to do once the record is loaded and any running
+// instance adopted: finish an interrupted stop, or start what should run.
+func (p *proc) boot() {
+	switch {
+	case p.inst != nil && p.rec.Desired == state.DesiredStopped:
+		p.log.Info("resuming an interrupted stop", zap.Int("pid", p.inst.pid))
+		p.phase = phaseRunning
+		p.beginStop()
+	case p.inst != nil:
+		p.phase = phaseRunning
+	case p.rec.Desired == state.DesiredStarted || (p.rec.Desired == "" && p.spec.Autostart):
+		if err := p.setDesired(state.DesiredStarted); err != nil {
+			p.log.Error("cannot record desired state; not starting", zap.Error(err))
+			return
+		}
+		p.beginStart()
+	}
+}
+
+func (p *proc) handle(r request) {
+	desired := state.DesiredStarted
+	if r.op == opStop {
+		desired = state.DesiredStopped
+	}
+	// The desired state is on disk before anything is done about it, so
+	// that an agent restarted at any moment carries on with the intent.
+	if err := p.setDesired(desired); err != nil {
+		r.reply <- result{err: fmt.Errorf("%s %s: %w", opNames[r.op], p.spec.Alias, err)}
+		return
+	}
+	if r.op == opStop {
+		p.handleStop(r)
+		return
+	}
+	switch p.phase {
+	case phaseStopped, phaseBackoff:
+		p.disarm()
+		p.startWaiters = append(p.startWaiters, r.reply)
+		p.beginStart()
+	case phaseStarting:
+		// A restart joins a start in progress: the process it gets is new.
+		p.startWaiters = append(p.startWaiters, r.reply)
+		if len(p.stopWaiters) > 0 {
+			p.startAfterStop = true
+		}
+	case phaseRunning:
+		if r.op == opStart {
+			r.reply <- result{snap: p.snapshot()}
+			return
+		}
+		p.startWaiters = append(p.startWaiters, r.reply)
+		p.startAfterStop = true
+		p.beginStop()
+	case phaseStopping, phaseKilling:
+		p.startWaiters = append(p.startWaiters, r.reply)
+		p.startAfterStop = true
+	}
+}
+
+func (p *proc) handleStop(r request) {
+	if p.startAfterStop {
+		// An explicit stop wins over the start a restart was waiting for.
+		p.startAfterStop = false
+		p.replyStart(result{err: fmt.Errorf("start %s: %w", p.spec.Alias, ErrStopRequested)})
+	}
+	switch p.phase {
+	case phaseStopped, phaseBackoff:
+		p.disarm()
+		p.phase = phaseStopped
+		r.reply <- result{snap: p.snapshot()}
+	case phaseStarting:
+		// The stop waits for the start to settle, then wins.
+		p.stopWaiters = append(p.stopWaiters, r.reply)
+	case phaseRunning:
+		p.stopWaiters = append(p.stopWaiters, r.reply)
+		p.beginStop()
+	case phaseStopping, phaseKilling:
+		// Concurrent stops share one signal sequence and its result.
+		p.stopWaiters = append(p.stopWaiters, r.reply)
+	}
+}
+
+// ErrStopRequested is the answer to a start or restart that a stop
+// request overtook.
+var ErrStopRequested = errors.New("cancelled by a stop request")
+
+// beginStart adopts an instance found through pid_file or match, or
+// starts a new one.
+func (p *proc) beginStart() {
+	if in := p.findExisting(); in != nil {
+		p.log.Info("adopted a running instance", zap.Int("pid", in.pid))
+		p.setRunning(in)
+		p.settled()
+		return
+	}
+	in, err := p.spawn()
+	if err != nil {
+		p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: -1, Cause: err})
+		return
+	}
+	p.inst = in
+	p.phase = phaseStarting
+	p.daemonized = false
+	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
+	p.save()
+	p.log.Info("started", zap.Int("pid", in.pid))
+	p.arm(p.spec.StartWait)
+}
+
+func (p *proc) spawn() (*instance, error) {
+	who, err := lookupRunAs(p.spec.User, os.Getuid())
+	if err != nil {
+		return nil, err
+	}
+	out, off, err := openOutput(p.m.outputDir, p.spec.Alias)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close() // the child holds its own copy
+	argv := commandArgv(p.spec.Command)
+	if len(argv) == 0 {
+		return nil, errors.New("empty command")
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = childEnv(os.Environ(), who, p.spec.Alias)
+	cmd.Dir = "/"
+	if who.home != "" {
+		if fi, err := os.Stat(who.home); err == nil && fi.IsDir() {
+			cmd.Dir = who.home
+		}
+	}
+	cmd.SysProcAttr = sysProcAttr(who.cred)
+	in, err := spawn(cmd, p.m.fs)
+	if err != nil {
+		return nil, err
+	}
+	in.outPath, in.outOffset = out.Name(), off
+	return in, nil
+}
+
+// startFailed answers the start's waiters and schedules a retry when the
+// process should run.
+func (p *proc) startFailed(err *StartError) {
+	p.log.Warn("start failed", zap.Error(err))
+	p.replyStart(result{err: err})
+	p.startAfterStop = false
+	p.replyStop(result{snap: p.snapshot()}) // nothing runs: the stop is done
+	p.afterExit()
+}
+
+// settled is reached when a start has lasted start_wait: the start's
+// waiters are answered, then a stop that arrived meanwhile goes ahead.
+func (p *proc) settled() {
+	p.replyStart(result{snap: p.snapshot()})
+	if len(p.stopWaiters) > 0 {
+		p.beginStop()
+	}
+}
+
+func (p *proc) setRunning(in *instance) {
+	p.inst = in
+	p.phase = phaseRunning
+	now := time.Now()
+	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
+	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
+	p.save()
+}
+
+func (p *proc) beginStop() {
+	p.phase = phaseStopping
+	p.log.Info("stopping", zap.Int("pid", p.inst.pid), zap.String("signal", signalName(p.spec.StopSignal)),
+		zap.Duration("timeout", p.spec.StopTimeout))
+	if err := p.inst.signal(p.m.fs, p.spec.StopSignal); err != nil {
+		p.log.Warn("stop signal", zap.Error(err))
+	}
+	if p.drain == nil {
+		p.drain = make(chan error, 1)
+		in, ctx, fs, drain := p.inst, p.m.ctx, p.m.fs, p.drain
+		go func() { drain <- in.waitGone(ctx, fs) }()
+	}
+	p.arm(p.spec.StopTimeout)
+}
+
+func (p *proc) onTimer() {
+	switch p.phase {
+	case phaseStarting:
+		p.onStartWait()
+	case phaseBackoff:
+		p.rec.RestartCount++
+		p.save()
+		p.log.Info("restarting", zap.Int("restartCount", p.rec.RestartCount))
+		p.beginStart()
+	case phaseStopping:
+		p.phase = phaseKilling
+		p.log.Warn("still alive after the grace; sending SIGKILL", zap.Int("pid", p.inst.pid))
+		if err := p.inst.signal(p.m.fs, syscall.SIGKILL); err != nil {
+			p.log.Warn("SIGKILL", zap.Error(err))
+		}
+		p.arm(KillWait)
+	case phaseKilling:
+		err := fmt.Errorf("stop %s: pid %d: %w", p.spec.Alias, p.inst.pid, ErrSurvivedKill)
+		p.log.Error("stop failed", zap.Error(err))
+		// The drain goes on: when the process finally goes, it is recorded.
+		p.phase = phaseRunning
+		p.replyStop(result{err: err})
+		p.startAfterStop = false
+		p.replyStart(result{err: err})
+	}
+}
+
+// onStartWait: the instance has stayed up for start_wait.
+func (p *proc) onStartWait() {
+	if p.daemonized {
+		p.inst.release()
+		in, err := p.fromPidFile()
+		p.daemonized = false
+		if err != nil {
+			p.inst = nil
+			p.clearIdentity(0)
+			p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: 0,
+				Cause: fmt.Errorf("exited 0, and pid_file %s names no running process: %w", p.spec.PidFile, err)})
+			return
+		}
+		p.setRunning(in)
+		p.settled()
+		return
+	}
+	if p.inst.hasExited() {
+		return // the exit is handled next
+	}
+	p.setRunning(p.inst)
+	p.settled()
+}
+
+// onExit handles the exit of the instance while nobody asked it to stop.
+func (p *proc) onExit() {
+	in := p.inst
+	if p.phase == phaseStarting {
+		if in.status == 0 && p.spec.PidFile != "" {
+			// A program that daemonizes: its launcher is done, the real
+			// process is named in pid_file once start_wait is over.
+			p.daemonized = true
+			return
+		}
+		p.inst = nil
+		in.release()
+		p.clearIdentity(in.status)
+		p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: in.status,
+			Output: tailOutput(in.outPath, in.outOffset, 10)})
+		return
+	}
+	p.lastRun = time.Since(in.started)
+	p.inst = nil
+	in.release()
+	p.clearIdentity(in.status)
+	p.log.Warn("exited unexpectedly", zap.Int("pid", in.pid), zap.Int("status", in.status),
+		zap.Duration("ran", p.lastRun))
+	p.afterExit()
+}
+
+// onGone: a stopped instance and its whole group are gone.
+func (p *proc) onGone(err error) {
+	p.drain = nil
+	if err != nil {
+		return // the manager is closing
+	}
+	in := p.inst
+	p.disarm()
+	p.inst = nil
+	in.release()
+	p.clearIdentity(in.status)
+	p.phase = phaseStopped
+	p.log.Info("stopped", zap.Int("pid", in.pid), zap.Int("status", in.status))
+	p.replyStop(result{snap: p.snapshot()})
+	if p.startAfterStop {
+		p.startAfterStop = false
+		p.beginStart()
+		return
+	}
+	if p.rec.Desired == state.DesiredStarted {
+		// A stop that failed (40013) was followed by a start request
+		// before the process finally went: bring it back.
+		p.afterExit()
+	}
+}
+
+// afterExit decides, once no instance runs, between staying stopped and
+// a restart after the back-off.
+func (p *proc) afterExit() {
+	p.phase = phaseStopped
+	if p.rec.Desired != state.DesiredStarted || !p.spec.Autorestart {
+		return
+	}
+	if p.lastRun >= stableRun {
+		p.backoff = 0
+	}
+	if p.backoff == 0 {
+		p.backoff = backoffMin
+	} else {
+		p.backoff = min(2*p.backoff, backoffMax)
+	}
+	p.lastRun = 0
+	p.phase = phaseBackoff
+	p.log.Info("restart scheduled", zap.Duration("backoff", p.backoff))
+	p.arm(p.backoff)
+}
+
+// clearIdentity records that no instance runs, with its exit status
+// (-1: unknown).
+func (p *proc) clearIdentity(status int) {
+	now := time.Now()
+	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = 0, 0, "", false
+	if status >= 0 {
+		s := status
+		p.rec.LastExitCode = &s
+	} else {
+		p.rec.LastExitCode = nil
+	}
+	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
+	p.save()
+}
+
+func (p *proc) setDesired(d string) error {
+	if p.rec.Desired == d {
+		return nil
+	}
+	p.rec.Desired = d
+	return p.m.store.Put(p.rec)
+}
+
+// save writes the record. A failed write is logged: the process itself is
+// the truth, and the next write tries again.
+func (p *proc) save() {
+	if err := p.m.store.Put(p.rec); err != nil {
+		p.log.Error("cannot write state", zap.Error(err))
+	}
+}
+
+func (p *proc) arm(d time.Duration) {
+	p.disarm()
+	p.timer = time.NewTimer(d)
+}
+
+func (p *proc) disarm() {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+}
+
+func (p *proc) replyStart(r result) {
+	for _, c := range p.startWaiters {
+		c <- r
+	}
+	p.startWaiters = nil
+}
+
+func (p *proc) replyStop(r result) {
+	for _, c := range p.stopWaiters {
+		c <- r
+	}
+	p.stopWaiters = nil
+}
+
+// shutdown answers everybody still waiting and leaves the process running:
+// the agent going away must not touch what it manages.
+func (p *proc) shutdown() {
+	p.disarm()
+	p.replyStart(result{err: ErrClosed})
+	p.replyStop(result{err: ErrClosed})
+	if p.inst != nil {
+		p.inst.release()
+	}
+}

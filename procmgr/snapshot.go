@@ -1,0 +1,57 @@
+package procmgr
+
+import (
+	"time"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/state"
+)
+
+// Snapshot is what the agent knows of a managed process at one moment,
+// without looking at /proc (see Observation for that).
+type Snapshot struct {
+	Alias string
+	ID    int64
+	// Running: an instance exists (it may be starting or stopping).
+	Running    bool
+	PID        int
+	StartTicks uint64
+	// Desired is state.DesiredStarted or state.DesiredStopped.
+	Desired string
+	// Phase names the lifecycle step: stopped, backoff, starting, running,
+	// stopping or killing.
+	Phase          string
+	CreateTime     time.Time
+	UpdateTime     time.Time
+	LastActiveTime time.Time // zero: never seen alive
+	RestartCount   int
+	LastExitCode   *int
+}
+
+func (p *proc) snapshot() Snapshot {
+	s := Snapshot{
+		Alias:          p.spec.Alias,
+		ID:             p.rec.ID,
+		Desired:        p.rec.Desired,
+		Phase:          p.phase.String(),
+		CreateTime:     p.rec.CreateTime,
+		UpdateTime:     p.rec.UpdateTime,
+		LastActiveTime: p.rec.LastActiveTime,
+		RestartCount:   p.rec.RestartCount,
+	}
+	if s.Desired == "" {
+		s.Desired = state.DesiredStopped
+	}
+	if p.rec.LastExitCode != nil {
+		c := *p.rec.LastExitCode
+		s.LastExitCode = &c
+	}
+	if p.inst != nil && !p.daemonized {
+		s.Running, s.PID, s.StartTicks = true, p.inst.pid, p.inst.ticks
+	}
+	return s
+}
+
+func (p *proc) publish() {
+	s := p.snapshot()
+	p.snap.Store(&s)
+}
