@@ -1,0 +1,199 @@
+// Package agent is the OCP agent daemon: it turns the configuration into
+// managed processes, keeps their ids and state, and serves the OCP API
+// over them.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/ocp-agent/ocp-agent/agent/api"
+	"github.com/ocp-agent/ocp-agent/config"
+	"github.com/ocp-agent/ocp-agent/procmgr"
+	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
+	"github.com/ocp-agent/ocp-agent/procmgr/state"
+)
+
+// SelfAlias is the alias under which the agent lists itself.
+const SelfAlias = "ocp_agentd"
+
+// Agent is the daemon's core: configuration, durable state and the
+// process manager, behind the processService the HTTP server consumes.
+type Agent struct {
+	cfg      *config.Config
+	log      *zap.Logger
+	store    *state.Bolt
+	mgr      *procmgr.Manager
+	fs       procfs.FS
+	registry *prometheus.Registry
+
+	// Fixed once New returns, hence read without a lock.
+	byID  map[int64]entry
+	ids   []int64 // ascending
+	self  state.Record
+	ticks uint64 // the agent's own start time, to observe itself
+}
+
+// entry is what the API knows of a process besides its snapshot.
+type entry struct {
+	alias          string
+	operable       bool
+	logFilePattern string
+}
+
+var _ processService = (*Agent)(nil)
+
+// New opens the state directory (refusing one another agent holds),
+// assigns ids, and adopts or starts the configured processes. An id
+// conflict with the state is reported as a *config.Error.
+func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
+	store, err := state.OpenBolt(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: log, store: store, fs: procfs.Default, byID: map[int64]entry{}}
+	specs, err := a.assign()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.mgr, err = procmgr.New(procmgr.Options{
+		Store:     store,
+		OutputDir: filepath.Join(cfg.StateDir, "output"),
+		Logger:    log.Named("procmgr"),
+	}, specs)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.registry = prometheus.NewRegistry()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newProcessCollector(a))
+	return a, nil
+}
+
+// assign gives every configured process and the agent itself their ids,
+// and returns the processes' specs.
+func (a *Agent) assign() ([]procmgr.Spec, error) {
+	var specs []procmgr.Spec
+	for i, p := range a.cfg.Processes {
+		id, err := a.store.AssignID(p.Alias, p.ID)
+		var taken *state.IDTakenError
+		if errors.As(err, &taken) {
+			return nil, a.cfg.Errorf(p.IDLine, fmt.Sprintf("processes[%d].id", i), "%v", taken)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("assign id of %s: %w", p.Alias, err)
+		}
+		a.byID[id] = entry{alias: p.Alias, operable: p.Operable, logFilePattern: p.LogFilePattern}
+		specs = append(specs, procmgr.Spec{
+			Alias: p.Alias, ID: id, Command: p.StartCommand, User: p.User, PidFile: p.PidFile, Match: p.Match,
+			StopSignal: p.StopSignal, StopTimeout: p.StopTimeout, StartWait: p.StartWait,
+			Autostart: p.Autostart, Autorestart: p.Autorestart,
+		})
+	}
+	id, err := a.store.AssignID(SelfAlias, 0)
+	if err != nil {
+		return nil, fmt.Errorf("assign id of %s: %w", SelfAlias, err)
+	}
+	a.byID[id] = entry{alias: SelfAlias}
+	if err := a.recordSelf(id); err != nil {
+		return nil, err
+	}
+	for id := range a.byID {
+		a.ids = append(a.ids, id)
+	}
+	slices.Sort(a.ids)
+	return specs, nil
+}
+
+// recordSelf keeps the agent's own record: created once, updated at each
+// start, since that is when its status changed.
+func (a *Agent) recordSelf(id int64) error {
+	now := time.Now()
+	rec, ok, err := a.store.Get(SelfAlias)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		rec = state.Record{Alias: SelfAlias, CreateTime: now}
+	}
+	st, err := a.fs.Stat(os.Getpid())
+	if err != nil {
+		return fmt.Errorf("observe the agent itself: %w", err)
+	}
+	boot, _ := a.fs.BootID()
+	rec.ID, rec.UpdateTime, rec.Desired = id, now, state.DesiredStarted
+	rec.PID, rec.StartTicks, rec.BootID = os.Getpid(), st.StartTicks, boot
+	a.self, a.ticks = rec, st.StartTicks
+	return a.store.Put(rec)
+}
+
+// Close stops managing (leaving every process running) and closes the state.
+func (a *Agent) Close() error {
+	a.mgr.Close()
+	return a.store.Close()
+}
+
+// List returns every process, the agent included, ordered by id.
+func (a *Agent) List(ctx context.Context) ([]api.HostAgentProcess, error) {
+	obs, err := procmgr.Observe(a.fs)
+	if err != nil {
+		return nil, fmt.Errorf("observe processes: %w", err)
+	}
+	out := make([]api.HostAgentProcess, 0, len(a.ids))
+	for _, id := range a.ids {
+		out = append(out, a.view(id, obs))
+	}
+	return out, nil
+}
+
+// Get returns one process.
+func (a *Agent) Get(ctx context.Context, id int64) (api.HostAgentProcess, error) {
+	if _, ok := a.byID[id]; !ok {
+		return api.HostAgentProcess{}, fmt.Errorf("agent process %d: %w", id, ErrNoProcess)
+	}
+	obs, err := procmgr.Observe(a.fs)
+	if err != nil {
+		return api.HostAgentProcess{}, fmt.Errorf("observe processes: %w", err)
+	}
+	return a.view(id, obs), nil
+}
+
+// Stop stops a process and answers once it and its group are gone.
+func (a *Agent) Stop(ctx context.Context, id int64) (api.HostAgentProcess, error) {
+	return a.act(ctx, id, a.mgr.Stop)
+}
+
+// Start starts a process and answers once it has stayed up for start_wait.
+func (a *Agent) Start(ctx context.Context, id int64) (api.HostAgentProcess, error) {
+	return a.act(ctx, id, a.mgr.Start)
+}
+
+// Restart stops, then starts a process.
+func (a *Agent) Restart(ctx context.Context, id int64) (api.HostAgentProcess, error) {
+	return a.act(ctx, id, a.mgr.Restart)
+}
+
+func (a *Agent) act(ctx context.Context, id int64, op func(context.Context, string) (procmgr.Snapshot, error)) (api.HostAgentProcess, error) {
+	e, ok := a.byID[id]
+	if !ok {
+		return api.HostAgentProcess{}, fmt.Errorf("agent process %d: %w", id, ErrNoProcess)
+	}
+	if !e.operable {
+		return api.HostAgentProcess{}, fmt.Errorf("agent process %d (%s): %w", id, e.alias, ErrNotOperable)
+	}
+	if _, err := op(ctx, e.alias); err != nil {
+		return api.HostAgentProcess{}, err
+	}
+	return a.Get(ctx, id)
+}
