@@ -68,12 +68,15 @@ func (o *Observation) Facts(pid int, ticks uint64) Facts {
 	return o.facts(pid, ticks, o.tree.Family)
 }
 
-// AgentFacts is Facts for the agent itself. Its ports are those of its
-// own process group only: its descendants are the processes it manages,
-// each in a session of its own, and their ports are theirs.
+// AgentFacts is Facts for the agent itself. Its ports are its own (and
+// its group's, when it leads one), not its descendants': they are the
+// processes it manages, and their ports are theirs.
 func (o *Observation) AgentFacts(pid int, ticks uint64) Facts {
 	return o.facts(pid, ticks, func(pid int) []int {
-		return append(o.tree.Group(o.stats[pid].PGRP), pid)
+		if o.stats[pid].PGRP == pid {
+			return o.tree.Group(pid)
+		}
+		return []int{pid}
 	})
 }
 

@@ -229,9 +229,15 @@ func TestLiveCmdline(t *testing.T) {
 	// argument in the middle survives, spaces stay inside an argument.
 	args := []string{"-c", "sleep 30; :", "a b", "", "c"}
 	child := startChild(t, nil, "sh", args...)
-	got, err := Default.Cmdline(child.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
+	// Until the child has exec'd, its cmdline is its parent's (or empty).
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if got, err = Default.Cmdline(child.Process.Pid); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 0 && got[0] == "sh" {
+			break
+		}
 	}
 	if want := append([]string{"sh"}, args...); !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)

@@ -63,17 +63,16 @@ func (t *Tree) Group(pgid int) []int {
 	return slices.Clone(t.groups[pgid])
 }
 
-// Family returns pid, its descendants and the members of pid's process
-// group, each once, sorted: the processes whose ports count as pid's. A
-// descendant that moved to another group (setsid, setpgid) is still
-// included, as is a group member that is not a descendant.
-//
-// When pid is not in the snapshot, its group is unknown and Family returns
-// pid and the descendants only. Group 0 (kernel threads, or a group outside
-// the reader's pid namespace) is not a real group and is not added.
+// Family returns pid, its descendants and, when pid leads a process
+// group, the members of that group, each once, sorted: the processes whose
+// ports count as pid's. A descendant that moved to another group (setsid,
+// setpgid) is still included, as is a member of pid's group that is not a
+// descendant. The group of a process that does not lead it is somebody
+// else's (a shell's job, or every test binary that `go test` started), so
+// it is not added.
 func (t *Tree) Family(pid int) []int {
 	out := append(t.Descendants(pid), pid)
-	if g, ok := t.pgrp[pid]; ok && g > 0 {
+	if g, ok := t.pgrp[pid]; ok && g == pid {
 		out = append(out, t.groups[g]...)
 	}
 	slices.Sort(out)
