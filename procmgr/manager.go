@@ -31,6 +31,11 @@ type Options struct {
 	OutputDir string
 	FS        procfs.FS // zero value: procfs.Default
 	Logger    *zap.Logger
+	// OnStop, when set, is told of every stop sequence that signalled a
+	// process: how long it took from the first signal to the answer, and
+	// its error (nil, or one wrapping ErrSurvivedKill). It runs on the
+	// process's goroutine and must not block.
+	OnStop func(alias string, took time.Duration, err error)
 }
 
 // ErrUnknownProcess is returned for an alias the manager does not manage.
@@ -45,6 +50,7 @@ type Manager struct {
 	outputDir string
 	bootID    string
 	log       *zap.Logger
+	onStop    func(alias string, took time.Duration, err error)
 
 	procs map[string]*proc // written only by New: read without a lock
 	order []*proc
@@ -69,7 +75,7 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		ctx: ctx, cancel: cancel, store: opts.Store, fs: opts.FS, outputDir: opts.OutputDir,
-		bootID: bootID, log: opts.Logger, procs: make(map[string]*proc, len(specs)),
+		bootID: bootID, log: opts.Logger, onStop: opts.OnStop, procs: make(map[string]*proc, len(specs)),
 	}
 	for _, spec := range specs {
 		if _, dup := m.procs[spec.Alias]; dup {

@@ -76,6 +76,7 @@ type proc struct {
 	startAfterStop bool
 	backoff        time.Duration
 	lastRun        time.Duration
+	stopBegan      time.Time // when the current stop sequence sent its first signal
 }
 
 func (p *proc) run(ctx context.Context) {
@@ -280,6 +281,9 @@ func (p *proc) setRunning(in *instance) {
 
 func (p *proc) beginStop() {
 	p.phase = phaseStopping
+	if p.stopBegan.IsZero() {
+		p.stopBegan = time.Now()
+	}
 	p.log.Info("stopping", zap.Int("pid", p.inst.pid), zap.String("signal", signalName(p.spec.StopSignal)),
 		zap.Duration("timeout", p.spec.StopTimeout))
 	if err := p.inst.signal(p.m.fs, p.spec.StopSignal); err != nil {
@@ -314,6 +318,7 @@ func (p *proc) onTimer() {
 		p.log.Error("stop failed", zap.Error(err))
 		// The drain goes on: when the process finally goes, it is recorded.
 		p.phase = phaseRunning
+		p.stopEnded(err)
 		p.replyStop(result{err: err})
 		p.startAfterStop = false
 		p.replyStart(result{err: err})
@@ -383,6 +388,7 @@ func (p *proc) onGone(err error) {
 	p.clearIdentity(in.status)
 	p.phase = phaseStopped
 	p.log.Info("stopped", zap.Int("pid", in.pid), zap.Int("status", in.status))
+	p.stopEnded(nil)
 	p.replyStop(result{snap: p.snapshot()})
 	if p.startAfterStop {
 		p.startAfterStop = false
@@ -430,6 +436,17 @@ func (p *proc) clearIdentity(status int) {
 	}
 	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
 	p.save()
+}
+
+// stopEnded reports a finished stop sequence to the manager's OnStop.
+func (p *proc) stopEnded(err error) {
+	if p.stopBegan.IsZero() {
+		return
+	}
+	if p.m.onStop != nil {
+		p.m.onStop(p.spec.Alias, time.Since(p.stopBegan), err)
+	}
+	p.stopBegan = time.Time{}
 }
 
 func (p *proc) setDesired(d string) error {
