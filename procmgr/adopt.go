@@ -1,10 +1,13 @@
 package procmgr
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -33,6 +36,52 @@ func (p *proc) adoptRecorded() {
 func (p *proc) forgetIdentity() {
 	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = 0, 0, "", false
 	p.rec.LastExitCode = nil
+	p.rec.UpdateTime = time.Now()
+	p.removePidFile()
+}
+
+// launchEnv names the environment variable that carries a start's token.
+const launchEnv = "OCP_AGENT_LAUNCH"
+
+func newLaunchToken() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// adoptLaunched finds the process of a start that an agent killed at the
+// wrong moment forked but never recorded: the oldest process whose
+// environment carries the start's token (a shell's children inherit it,
+// and the shell, the one the agent started, is the oldest).
+func (p *proc) adoptLaunched() {
+	token := p.rec.Launch
+	p.rec.Launch = ""
+	stats, err := p.m.fs.AllStats()
+	if err != nil {
+		p.log.Warn("cannot look for an unrecorded start", zap.Error(err))
+		return
+	}
+	kv := launchEnv + "=" + token
+	best, bestTicks := 0, uint64(0)
+	for _, st := range stats {
+		if st.State == 'Z' || (best != 0 && st.StartTicks >= bestTicks) {
+			continue
+		}
+		if ok, _ := p.m.fs.HasEnv(st.PID, kv); ok {
+			best, bestTicks = st.PID, st.StartTicks
+		}
+	}
+	if best == 0 {
+		return
+	}
+	in, err := adopt(p.m.ctx, p.m.fs, best, bestTicks, true)
+	if err != nil {
+		return
+	}
+	p.log.Info("adopted a process whose start was not recorded", zap.Int("pid", in.pid))
+	p.inst = in
+	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
+	p.writePidFile(in.pid)
 }
 
 // findExisting looks for an instance the agent did not start: through

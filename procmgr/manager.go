@@ -22,13 +22,20 @@ import (
 type Store interface {
 	Get(alias string) (state.Record, bool, error)
 	Put(r state.Record) error
+	Delete(alias string) error
 }
 
 // Options configures a Manager.
 type Options struct {
 	Store Store
-	// OutputDir holds each process's stdout/stderr file, <alias>.log.
-	OutputDir string
+	// OutputDir holds each process's stdout/stderr file, <alias>.log,
+	// rotated past OutputMaxSize (default 10 MiB) keeping OutputBackups
+	// (default 3) older files.
+	OutputDir     string
+	OutputMaxSize int64
+	OutputBackups int
+	// PidDir, when set, gets <alias>.pid for each running process.
+	PidDir string
 	FS        procfs.FS // zero value: procfs.Default
 	Logger    *zap.Logger
 	// OnStop, when set, is told of every stop sequence that signalled a
@@ -43,18 +50,26 @@ var ErrUnknownProcess = errors.New("unknown process")
 
 // Manager manages a fixed set of processes.
 type Manager struct {
-	ctx       context.Context
-	cancel    context.CancelFunc
-	store     Store
-	fs        procfs.FS
-	outputDir string
-	bootID    string
-	log       *zap.Logger
-	onStop    func(alias string, took time.Duration, err error)
+	ctx           context.Context
+	cancel        context.CancelFunc
+	store         Store
+	fs            procfs.FS
+	outputDir     string
+	outputMaxSize int64
+	outputBackups int
+	pidDir        string
+	bootID        string
+	log           *zap.Logger
+	onStop        func(alias string, took time.Duration, err error)
 
-	procs map[string]*proc // written only by New: read without a lock
-	order []*proc
+	// mu guards procs and order, which change only on Update (a reload);
+	// request paths take the read lock just long enough to find a proc.
+	mu    sync.RWMutex
+	procs map[string]*proc
+	order []*proc // ordered by id
 	wg    sync.WaitGroup
+	// updating serializes Updates, which may wait for stops.
+	updating sync.Mutex
 }
 
 // New loads each process's record, adopts the instances that are still
@@ -72,33 +87,58 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boot id: %w", err)
 	}
+	if opts.OutputMaxSize <= 0 {
+		opts.OutputMaxSize = defaultOutputMaxSize
+	}
+	if opts.OutputBackups <= 0 {
+		opts.OutputBackups = defaultOutputBackups
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		ctx: ctx, cancel: cancel, store: opts.Store, fs: opts.FS, outputDir: opts.OutputDir,
+		outputMaxSize: opts.OutputMaxSize, outputBackups: opts.OutputBackups, pidDir: opts.PidDir,
 		bootID: bootID, log: opts.Logger, onStop: opts.OnStop, procs: make(map[string]*proc, len(specs)),
 	}
+	seen := map[string]bool{}
+	var loaded []*proc
 	for _, spec := range specs {
-		if _, dup := m.procs[spec.Alias]; dup {
+		if seen[spec.Alias] {
 			cancel()
 			return nil, fmt.Errorf("process %s: duplicate alias", spec.Alias)
 		}
+		seen[spec.Alias] = true
 		p, err := m.load(spec)
 		if err != nil {
 			cancel()
 			return nil, err
 		}
-		m.procs[spec.Alias] = p
-		m.order = append(m.order, p)
+		loaded = append(loaded, p)
 	}
-	sort.Slice(m.order, func(i, j int) bool { return m.order[i].spec.ID < m.order[j].spec.ID })
-	for _, p := range m.order {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			p.run(ctx)
-		}()
+	for _, p := range loaded {
+		m.launch(p)
 	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.rotateLoop(ctx)
+	}()
 	return m, nil
+}
+
+// launch adds p to the managed set and starts its owner.
+func (m *Manager) launch(p *proc) {
+	ctx, cancel := context.WithCancel(m.ctx)
+	p.cancel = cancel
+	m.mu.Lock()
+	m.procs[p.spec.Alias] = p
+	m.order = append(m.order, p)
+	sortByID(m.order)
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		p.run(ctx)
+	}()
 }
 
 // load reads spec's record and adopts its running instance, if any.
@@ -121,6 +161,8 @@ func (m *Manager) load(spec Spec) (*proc, error) {
 	p.rec = rec
 	if rec.PID != 0 {
 		p.adoptRecorded()
+	} else if rec.Launch != "" {
+		p.adoptLaunched()
 	}
 	if p.inst == nil {
 		if in := p.findExisting(); in != nil {
@@ -131,6 +173,11 @@ func (m *Manager) load(spec Spec) (*proc, error) {
 	}
 	if err := m.store.Put(p.rec); err != nil {
 		return nil, fmt.Errorf("process %s: %w", spec.Alias, err)
+	}
+	if p.inst != nil {
+		p.writePidFile(p.inst.pid)
+	} else {
+		p.removePidFile()
 	}
 	p.publish()
 	return p, nil
@@ -154,13 +201,19 @@ func (m *Manager) Restart(ctx context.Context, alias string) (Snapshot, error) {
 }
 
 func (m *Manager) send(ctx context.Context, alias string, op opKind) (Snapshot, error) {
-	p, ok := m.procs[alias]
+	p, ok := m.get(alias)
 	if !ok {
 		return Snapshot{}, fmt.Errorf("%s %s: %w", opNames[op], alias, ErrUnknownProcess)
 	}
+	return m.request(ctx, p, request{op: op})
+}
+
+// request hands r to p's owner and waits for the answer or ctx.
+func (m *Manager) request(ctx context.Context, p *proc, r request) (Snapshot, error) {
 	reply := make(chan result, 1)
+	r.reply = reply
 	select {
-	case p.reqs <- request{op: op, reply: reply}:
+	case p.reqs <- r:
 	case <-p.done:
 		return Snapshot{}, ErrClosed
 	case <-ctx.Done():
@@ -176,7 +229,7 @@ func (m *Manager) send(ctx context.Context, alias string, op opKind) (Snapshot, 
 
 // Snapshot returns alias's latest snapshot.
 func (m *Manager) Snapshot(alias string) (Snapshot, bool) {
-	p, ok := m.procs[alias]
+	p, ok := m.get(alias)
 	if !ok {
 		return Snapshot{}, false
 	}
@@ -185,11 +238,26 @@ func (m *Manager) Snapshot(alias string) (Snapshot, bool) {
 
 // Snapshots returns every process's latest snapshot, ordered by id.
 func (m *Manager) Snapshots() []Snapshot {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	out := make([]Snapshot, len(m.order))
 	for i, p := range m.order {
 		out[i] = *p.snap.Load()
 	}
 	return out
+}
+
+// sortByID orders ps by id, read from their published snapshots (the
+// records themselves belong to the owners).
+func sortByID(ps []*proc) {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].snap.Load().ID < ps[j].snap.Load().ID })
+}
+
+func (m *Manager) get(alias string) (*proc, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, ok := m.procs[alias]
+	return p, ok
 }
 
 // Close stops the owners and leaves every managed process running, as an

@@ -23,10 +23,11 @@ import (
 // harness runs managers over one store, as successive agent lifetimes
 // would, and kills whatever its processes left behind when the test ends.
 type harness struct {
-	t      *testing.T
-	store  *state.Memory
-	outDir string
-	m      *Manager
+	t             *testing.T
+	store         *state.Memory
+	outDir        string
+	outputMaxSize int64
+	m             *Manager
 }
 
 func newHarness(t *testing.T) *harness {
@@ -41,7 +42,8 @@ func (h *harness) open(specs ...Spec) *Manager {
 	if h.m != nil {
 		h.m.Close()
 	}
-	m, err := New(Options{Store: h.store, OutputDir: h.outDir, Logger: zaptest.NewLogger(h.t)}, specs)
+	m, err := New(Options{Store: h.store, OutputDir: h.outDir, PidDir: filepath.Join(h.outDir, "run"),
+		OutputMaxSize: h.outputMaxSize, Logger: zaptest.NewLogger(h.t)}, specs)
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}

@@ -37,12 +37,14 @@ const (
 	opStart opKind = iota
 	opStop
 	opRestart
+	opUpdate // replace the spec (a reload); it applies from the next start
 )
 
-var opNames = [...]string{"start", "stop", "restart"}
+var opNames = [...]string{"start", "stop", "restart", "update"}
 
 type request struct {
 	op    opKind
+	spec  Spec        // for opUpdate
 	reply chan result // buffered: the owner never blocks on a caller that left
 }
 
@@ -56,10 +58,11 @@ type result struct {
 // and reads the published Snapshot.
 type proc struct {
 	spec Spec
-	m    *Manager
-	log  *zap.Logger
-	reqs chan request
-	done chan struct{}
+	m      *Manager
+	log    *zap.Logger
+	reqs   chan request
+	done   chan struct{}
+	cancel context.CancelFunc // ends run, leaving the process as it is
 	// snap is the latest published view. Readers (listings) take it
 	// without waiting for the owner, which may be in the middle of a stop.
 	snap atomic.Pointer[Snapshot]
@@ -130,6 +133,15 @@ func (p *proc) boot() {
 }
 
 func (p *proc) handle(r request) {
+	if r.op == opUpdate {
+		p.spec = r.spec
+		p.log = p.m.log.With(zap.String("alias", p.spec.Alias))
+		p.rec.UpdateTime = time.Now()
+		p.save()
+		p.publish()
+		r.reply <- result{snap: p.snapshot()}
+		return
+	}
 	desired := state.DesiredStarted
 	if r.op == opStop {
 		desired = state.DesiredStopped
@@ -157,6 +169,7 @@ func (p *proc) handle(r request) {
 		}
 	case phaseRunning:
 		if r.op == opStart {
+			p.publish()
 			r.reply <- result{snap: p.snapshot()}
 			return
 		}
@@ -179,6 +192,7 @@ func (p *proc) handleStop(r request) {
 	case phaseStopped, phaseBackoff:
 		p.disarm()
 		p.phase = phaseStopped
+		p.publish()
 		r.reply <- result{snap: p.snapshot()}
 	case phaseStarting:
 		// The stop waits for the start to settle, then wins.
@@ -205,8 +219,14 @@ func (p *proc) beginStart() {
 		p.settled()
 		return
 	}
+	// The token is on disk before the fork: an agent killed before it
+	// records the pid finds the process by it (adoptLaunched).
+	p.rec.Launch = newLaunchToken()
+	p.save()
 	in, err := p.spawn()
 	if err != nil {
+		p.rec.Launch = ""
+		p.save()
 		p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: -1, Cause: err})
 		return
 	}
@@ -214,7 +234,9 @@ func (p *proc) beginStart() {
 	p.phase = phaseStarting
 	p.daemonized = false
 	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
+	p.rec.Launch = ""
 	p.save()
+	p.writePidFile(in.pid)
 	p.log.Info("started", zap.Int("pid", in.pid))
 	p.arm(p.spec.StartWait)
 }
@@ -235,7 +257,7 @@ func (p *proc) spawn() (*instance, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = childEnv(os.Environ(), who, p.spec.Alias)
+	cmd.Env = append(childEnv(os.Environ(), who, p.spec.Alias), launchEnv+"="+p.rec.Launch)
 	cmd.Dir = "/"
 	if who.home != "" {
 		if fi, err := os.Stat(who.home); err == nil && fi.IsDir() {
@@ -277,6 +299,7 @@ func (p *proc) setRunning(in *instance) {
 	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
 	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
 	p.save()
+	p.writePidFile(in.pid)
 }
 
 func (p *proc) beginStop() {
@@ -436,6 +459,7 @@ func (p *proc) clearIdentity(status int) {
 	}
 	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
 	p.save()
+	p.removePidFile()
 }
 
 // stopEnded reports a finished stop sequence to the manager's OnStop.
@@ -477,7 +501,10 @@ func (p *proc) disarm() {
 	}
 }
 
+// replyStart and replyStop publish the snapshot before they answer, so
+// that a caller who got its answer never reads an older snapshot.
 func (p *proc) replyStart(r result) {
+	p.publish()
 	for _, c := range p.startWaiters {
 		c <- r
 	}
@@ -485,6 +512,7 @@ func (p *proc) replyStart(r result) {
 }
 
 func (p *proc) replyStop(r result) {
+	p.publish()
 	for _, c := range p.stopWaiters {
 		c <- r
 	}

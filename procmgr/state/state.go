@@ -37,6 +37,12 @@ type Record struct {
 	// so that signals go to the whole process group.
 	Group bool `json:"group,omitempty"`
 
+	// Launch is set, before a start forks, to a random token that the new
+	// process carries in its environment (OCP_AGENT_LAUNCH), and cleared
+	// once its pid is recorded. An agent killed in between finds the
+	// process by the token instead of starting a second copy.
+	Launch string `json:"launch,omitempty"`
+
 	RestartCount int  `json:"restartCount,omitempty"`
 	LastExitCode *int `json:"lastExitCode,omitempty"` // exit code, or 128+signal
 }
