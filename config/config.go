@@ -38,6 +38,19 @@ const DefaultStartWait = time.Second
 // DefaultLogLevel is log.level when it is absent.
 const DefaultLogLevel = "info"
 
+// DefaultLogMaxSizeMB is log.max_size, in MiB, when it is absent: with
+// DefaultLogMaxBackups the log takes at most about 600 MiB.
+const DefaultLogMaxSizeMB = 100
+
+// DefaultLogMaxBackups is log.max_backups when it is absent.
+const DefaultLogMaxBackups = 5
+
+// Log formats of log.format.
+const (
+	LogFormatConsole = "console"
+	LogFormatJSON    = "json"
+)
+
 // Config is a loaded and validated configuration with every default filled
 // in, so that its users never have to tell "absent" from "zero" again.
 type Config struct {
@@ -72,6 +85,14 @@ type Server struct {
 	Socket string
 	// Name is reported as the envelope's `server`; the host name by default.
 	Name string
+	// SocketGroup is the group (name or number, as written) that owns the
+	// socket, mode 0660, so that its members can read over it; "" for an
+	// owner-only socket (0600).
+	SocketGroup string
+	// SocketGID is SocketGroup's gid, resolved at load; 0 when unset.
+	SocketGID uint32
+	// TLS serves the TCP listener over HTTPS; nil for plain HTTP.
+	TLS *TLS
 }
 
 // Auth holds the credentials accepted on the TCP listener.
@@ -86,8 +107,12 @@ type Auth struct {
 type User struct {
 	Name string
 	// Password is a bcrypt hash ($2a$/$2b$/$2y$) or, with a warning, the
-	// plain value (which OCP-HMACSHA256 signing needs).
+	// plain value (which OCP-HMACSHA256 signing needs). With PasswordFile
+	// it is that file's content, read at load.
 	Password string
+	// PasswordFile is the absolute path the password was read from; "" when
+	// it is written in the config.
+	PasswordFile string
 	// Permissions holds HOST_VIEWER and/or HOST_MANAGER; never empty.
 	Permissions []string
 	// Line is where the user's list item starts.
@@ -100,6 +125,14 @@ type Log struct {
 	Level string
 	// File is where the agent logs; "" means stderr.
 	File string
+	// Format is LogFormatConsole or LogFormatJSON; when not configured,
+	// console on stderr (journald stamps the lines) and JSON in a file.
+	Format string
+	// MaxSizeMB is the size in MiB at which File is rotated; always > 0.
+	MaxSizeMB int
+	// MaxBackups is how many rotated files are kept beside File; always
+	// > 0, so that the log never grows without bound.
+	MaxBackups int
 }
 
 // Process is one configured process the agent keeps.

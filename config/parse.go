@@ -22,6 +22,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	c.Host = p.host(top)
 	c.Server = p.server(top)
 	c.Auth = p.auth(top, c.Server.Listen)
+	p.transportWarnings(top, c)
 	c.StateDir = p.stateDir(top)
 	c.Log = p.log(top)
 	c.Processes = p.processes(top)
@@ -41,7 +42,7 @@ func (p *parser) host(top *mapping) Host {
 }
 
 func (p *parser) server(top *mapping) Server {
-	m := p.sub(top, "server", "listen", "socket", "name")
+	m := p.sub(top, "server", "listen", "socket", "name", "socket_group", "tls")
 	s := Server{Listen: DefaultListen}
 	if v, ok := p.str(m, "listen"); ok {
 		s.Listen = v
@@ -58,6 +59,8 @@ func (p *parser) server(top *mapping) Server {
 	if v, ok := p.str(m, "name"); ok {
 		s.Name = v
 	}
+	p.socketGroup(m, &s)
+	s.TLS = p.tls(m, s.Listen)
 	if s.Name == "" {
 		name, err := os.Hostname()
 		if err == nil && name == "" {
@@ -104,7 +107,7 @@ func (p *parser) users(auth *mapping) []User {
 	var users []User
 	names := map[string]*mapping{}
 	for i, it := range items {
-		m := p.mapping(it, fmt.Sprintf("%s[%d]", auth.key("users"), i), it.Line, "name", "password", "permissions")
+		m := p.mapping(it, fmt.Sprintf("%s[%d]", auth.key("users"), i), it.Line, "name", "password", "password_file", "permissions")
 		u := User{Line: it.Line}
 		if v, ok := p.str(m, "name"); ok {
 			u.Name = v
@@ -114,11 +117,18 @@ func (p *parser) users(auth *mapping) []User {
 		} else {
 			p.require(m, "name", "")
 		}
-		if v, ok := p.str(m, "password"); ok {
-			u.Password = v
-			p.password(m, v)
-		} else {
-			p.require(m, "password", "a bcrypt hash, or the plain password")
+		pw, hasPW := p.str(m, "password")
+		file, hasFile := p.str(m, "password_file")
+		switch {
+		case hasPW && hasFile:
+			p.errorf(m.lineOf("password_file"), m.key("password_file"), "set password or password_file, not both (password is on line %d)", m.lineOf("password"))
+		case hasFile:
+			u.Password, u.PasswordFile = p.passwordFile(m, file), file
+		case hasPW:
+			u.Password = pw
+			p.password(m, pw)
+		default:
+			p.require(m, "password", "a bcrypt hash, or the plain password (or password_file: a file holding either)")
 		}
 		u.Permissions = p.permissions(m)
 		users = append(users, u)
@@ -177,8 +187,8 @@ func (p *parser) stateDir(top *mapping) string {
 }
 
 func (p *parser) log(top *mapping) Log {
-	m := p.sub(top, "log", "level", "file")
-	l := Log{Level: DefaultLogLevel}
+	m := p.sub(top, "log", "level", "format", "file", "max_size", "max_backups")
+	l := Log{Level: DefaultLogLevel, MaxSizeMB: DefaultLogMaxSizeMB, MaxBackups: DefaultLogMaxBackups}
 	if v, ok := p.str(m, "level"); ok {
 		l.Level = strings.ToLower(v)
 		if !slices.Contains(logLevels, l.Level) {
@@ -189,6 +199,7 @@ func (p *parser) log(top *mapping) Log {
 		l.File = v
 		p.check(m, "file", noNUL(v))
 	}
+	p.logRotation(m, &l)
 	return l
 }
 

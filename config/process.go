@@ -65,7 +65,9 @@ func (p *parser) process(m *mapping, it *yaml.Node) Process {
 	}
 	if v, ok := p.str(m, "user"); ok && v != "" {
 		pr.User = v
-		p.check(m, "user", lookupUser(v))
+		if p.check(m, "user", lookupUser(v)) {
+			p.runAsWarning(m, v)
+		}
 	}
 	if v, ok := p.str(m, "pid_file"); ok && v != "" {
 		pr.PidFile = v
