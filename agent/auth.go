@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ocp-agent/ocp-agent/agent/api"
@@ -55,16 +57,24 @@ func (p permissions) allows(perm string) bool {
 type principal struct {
 	name  string
 	perms permissions
+	// peer is set for a request over the unix socket.
+	peer *peer
+	// refusal, when set, is the message of a 403 to this principal, in
+	// place of naming the permission it lacks.
+	refusal string
 }
 
 // Reasons a request is not authenticated; logged, never sent.
 var (
-	errNoCredentials   = errors.New("no credentials")
-	errBadCredentials  = errors.New("wrong user name or password")
-	errMalformedHeader = errors.New("malformed Authorization header")
-	errUnknownScheme   = errors.New("unsupported authorization scheme")
-	errNoUsers         = errors.New("no users configured")
+	errNoCredentials  = errors.New("no credentials")
+	errBadCredentials = errors.New("wrong user name or password")
+	errNoUsers        = errors.New("no users configured")
+	errManyHeaders    = errors.New("more than one Authorization header")
 )
+
+// errThrottled refuses, unchecked, an attempt from an address that failed
+// too often; unlike the other reasons, its message is sent.
+var errThrottled = errors.New("too many failed authentication attempts from this address; try again later")
 
 // dummyHash is compared against for unknown user names, so that a wrong name
 // costs as much time as a wrong password and names cannot be probed.
@@ -83,12 +93,16 @@ type authenticator struct {
 	users    map[string]authUser
 	disabled bool
 	cache    *verifiedCache
+	socket   socketPolicy
+	throttle *failureThrottle
+	now      func() time.Time // the clock signatures are checked against
 }
 
 // newAuthenticator checks the configured users once, so that a bad hash or
 // permission is a start-up error rather than a stream of 401s.
 func newAuthenticator(users []User, disabled bool) (*authenticator, error) {
-	a := &authenticator{users: make(map[string]authUser, len(users)), disabled: disabled, cache: newVerifiedCache(verifiedCacheSize)}
+	a := &authenticator{users: make(map[string]authUser, len(users)), disabled: disabled, cache: newVerifiedCache(verifiedCacheSize),
+		throttle: newFailureThrottle(zap.NewNop()), now: time.Now}
 	for _, u := range users {
 		if u.Name == "" {
 			return nil, errors.New("auth user with an empty name")
@@ -118,28 +132,80 @@ func isBcryptHash(s string) bool {
 }
 
 // authenticate returns the caller of r and their permissions. It is the one
-// place credentials are looked at: the OCP-HMACSHA256 signature and the unix
-// socket's peer credentials (from the request context) belong here as further
-// cases, each yielding a principal.
+// place credentials are looked at. Over the unix socket the peer's
+// credentials decide, whatever the request says (auth.disabled is about the
+// TCP listener only); over TCP, an Authorization header with HTTP Basic or
+// the OCP server's signature, with repeated failures from one address
+// slowed down.
 func (a *authenticator) authenticate(r *http.Request) (principal, error) {
+	if pc, ok := peerFrom(r.Context()); ok {
+		return a.socket.principal(pc)
+	}
 	if a.disabled {
 		return principal{perms: permManager | permViewer}, nil
 	}
-	header := r.Header.Get("Authorization")
-	if header == "" {
-		return principal{}, errNoCredentials
-	}
-	scheme, _, _ := strings.Cut(header, " ")
+	headers := r.Header.Values("Authorization")
 	switch {
-	case strings.EqualFold(scheme, "Basic"):
-		user, password, ok := r.BasicAuth()
-		if !ok {
-			return principal{}, errMalformedHeader
-		}
-		return a.basic(user, password)
-	default:
-		return principal{}, fmt.Errorf("%w %q", errUnknownScheme, scheme)
+	case len(headers) == 0 || headers[0] == "":
+		return principal{}, errNoCredentials
+	case len(a.users) == 0:
+		return principal{}, errNoUsers
 	}
+	addr := clientAddr(r)
+	wait, ok := a.throttle.admit(addr)
+	if !ok {
+		return principal{}, errThrottled
+	}
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return principal{}, fmt.Errorf("throttled: %w", r.Context().Err())
+		}
+	}
+	who, err := a.check(r, headers)
+	if err != nil {
+		a.throttle.failed(addr)
+	}
+	return who, err
+}
+
+// check checks the credentials of an Authorization header.
+func (a *authenticator) check(r *http.Request, headers []string) (principal, error) {
+	if len(headers) > 1 {
+		return principal{}, errManyHeaders
+	}
+	creds, err := parseAuthorization(headers[0])
+	if err != nil {
+		return principal{}, err
+	}
+	if creds.scheme == schemeSignature {
+		return a.signed(creds, signedParts(r))
+	}
+	return a.basic(creds.user, creds.password)
+}
+
+// dummySecret is signed with for unknown user names, so that a wrong name
+// costs as much time as a wrong signature.
+var dummySecret = []byte("ocp-agent: no such user")
+
+// signed checks an OCP-HMACSHA256 signature. It needs the user's plain
+// password: a user with a bcrypt hash cannot sign.
+func (a *authenticator) signed(creds credentials, req signedRequest) (principal, error) {
+	u, ok := a.users[creds.user]
+	if !ok || u.hashed {
+		_ = checkSignature(dummySecret, req, creds.signature, a.now())
+		if !ok {
+			return principal{name: creds.user}, errBadCredentials
+		}
+		return principal{name: creds.user}, errHashedForSign
+	}
+	if err := checkSignature(u.password, req, creds.signature, a.now()); err != nil {
+		return principal{name: creds.user}, err
+	}
+	return principal{name: creds.user, perms: u.perms}, nil
 }
 
 // basic checks a user name and password.

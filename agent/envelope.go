@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,7 +30,8 @@ type requestInfo struct {
 
 	route string // mux path template, "unknown" when no route matched
 	user  string
-	err   *apiError // the refusal sent, if any
+	err   *apiError  // the refusal sent, if any
+	op    *operation // set on mutating routes: what the audit line says
 }
 
 type requestInfoKey struct{}
@@ -113,6 +115,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, e *apiError)
 	requestInfoFrom(r.Context()).err = e
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="ocp-agent"`)
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	s.writeEnvelope(w, r, e.status, nil, e.wire())
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,10 @@ type fakeService struct {
 	procs map[int64]api.HostAgentProcess
 	fail  map[int64]error // returned by Stop, Start and Restart of that id
 	calls int
+	// gate, when set, holds every Stop until it is closed; waiting
+	// counts the stops it holds.
+	gate    chan struct{}
+	waiting atomic.Int32
 }
 
 var _ processService = (*fakeService)(nil)
@@ -128,6 +133,11 @@ func (f *fakeService) Stop(_ context.Context, id int64) (api.HostAgentProcess, e
 	if id == idPanics {
 		panic("fake stop panicked")
 	}
+	if f.gate != nil {
+		f.waiting.Add(1)
+		<-f.gate
+		f.waiting.Add(-1)
+	}
 	return f.operate(id, "stop", api.StatusStopped)
 }
 
@@ -166,8 +176,9 @@ func testUsers() []User {
 // testServer is the handler behind a real listener.
 type testServer struct {
 	*httptest.Server
-	svc *fakeService
-	reg *prometheus.Registry
+	svc     *fakeService
+	reg     *prometheus.Registry
+	handler *server
 }
 
 func newTestServer(t *testing.T, edit ...func(*ServerConfig)) *testServer {
@@ -182,6 +193,7 @@ func newTestServer(t *testing.T, edit ...func(*ServerConfig)) *testServer {
 	if err != nil {
 		t.Fatalf("newHandler: %v", err)
 	}
+	ts.handler = h.(*server)
 	ts.Server = httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return ts

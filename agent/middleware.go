@@ -14,7 +14,9 @@ import (
 // ServeHTTP gives every request its trace id and start time, lets the router
 // answer it, then logs and counts it once. It wraps the router rather than
 // being a mux middleware because mux runs middlewares on matched routes only,
-// and 404s and 405s must carry a trace id and be counted too.
+// and 404s and 405s must carry a trace id and be counted too. Before the
+// router, it refuses what no route may see: a body over the limit, and a
+// path in an odd encoding.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := &requestInfo{start: time.Now(), traceID: traceID(r.Header.Get(api.TraceHeader)), route: routeUnknown}
 	info.log = s.log.With(zap.String("trace_id", info.traceID))
@@ -34,16 +36,28 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.finish(r, info, sw.status())
 	}()
+	if err := checkBody(sw, r, s.cfg.MaxBodyBytes); err != nil {
+		s.writeError(sw, r, errBody(err))
+		return
+	}
+	if oddlyEncoded(r) {
+		s.writeError(sw, r, errNoRoute(r))
+		return
+	}
 	s.router.ServeHTTP(sw, r)
 }
 
-// finish writes the request's one log line and its metrics. The level says
-// how much it matters: debug for reads, info for POSTs, which change what runs
-// on the host, warn for refused credentials or permissions (someone may be
-// probing), error for failures of the agent itself.
+// finish writes the request's log line and its metrics, and the audit line
+// of a mutating route. The level says how much it matters: debug for reads,
+// info for POSTs, which change what runs on the host, warn for refused
+// credentials or permissions (someone may be probing), error for failures
+// of the agent itself.
 func (s *server) finish(r *http.Request, info *requestInfo, status int) {
 	d := time.Since(info.start)
 	s.metrics.observe(info.route, r.Method, status, d)
+	if info.op != nil {
+		s.audit(r, info, status, d)
+	}
 	code, level := 0, zapcore.DebugLevel
 	if r.Method == http.MethodPost {
 		level = zapcore.InfoLevel
@@ -62,8 +76,8 @@ func (s *server) finish(r *http.Request, info *requestInfo, status int) {
 		return
 	}
 	fields := []zap.Field{
-		zap.String("method", r.Method),
-		zap.String("path", r.URL.Path),
+		zap.String("method", truncate(r.Method, maxEcho)),
+		zap.String("path", truncate(r.URL.Path, maxEcho)),
 		zap.String("route", info.route),
 		zap.Int("status", status),
 		zap.Int("code", code),

@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -13,23 +15,46 @@ import (
 	"github.com/ocp-agent/ocp-agent/procmgr"
 )
 
-// HTTP server limits: a slow or idle client must not hold the agent.
-const (
-	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
-)
-
-// Listen opens the API's TCP listener, or returns nil when server.listen
-// is "". It is separate from Serve so that a port in use fails the start
+// Listen opens the API's listeners: it returns the TCP one (nil when
+// server.listen is ""), speaking TLS when server.tls is set, and keeps the
+// local admin socket (server.socket) for Serve. It is separate from Serve
+// so that a port in use, or a socket another agent serves, fails the start
 // before anything else is done.
 func (a *Agent) Listen() (net.Listener, error) {
+	ln, err := a.listenTCP()
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.Server.Socket != "" {
+		s := a.cfg.Server
+		a.socket, err = listenSocket(socketSpec{path: s.Socket, group: s.SocketGID, hasGroup: s.SocketGroup != ""})
+		if err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			return nil, err
+		}
+	}
+	return ln, nil
+}
+
+func (a *Agent) listenTCP() (net.Listener, error) {
 	if a.cfg.Server.Listen == "" {
 		return nil, nil
+	}
+	var tlsCfg *tls.Config
+	if a.cfg.Server.TLS != nil {
+		var err error
+		if tlsCfg, err = serverTLSConfig(a.cfg.Server.TLS); err != nil {
+			return nil, err
+		}
 	}
 	ln, err := net.Listen("tcp", a.cfg.Server.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", a.cfg.Server.Listen, err)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	return ln, nil
 }
@@ -48,36 +73,58 @@ func (a *Agent) handler() (http.Handler, error) {
 		AuthDisabled: a.cfg.Auth.Disabled,
 		Registry:     a.registry,
 		Logger:       a.log,
+		AgentUID:     uint32(os.Getuid()),
+		SocketGroup:  a.cfg.Server.SocketGroup,
+		SocketGID:    a.cfg.Server.SocketGID,
 	}, a)
 }
 
-// Serve serves the API on ln (which may be nil: nothing to serve) until
-// ctx is done, then finishes the requests in flight, waiting at most the
-// longest stop_timeout plus the SIGKILL wait, so that a stop under way is
-// answered. Managed processes are left running.
+// Serve serves the API on ln and on the socket Listen opened (either may
+// be nil; with neither there is nothing to serve) until ctx is done, then
+// finishes the requests in flight, waiting at most the longest
+// stop_timeout plus the SIGKILL wait, so that a stop under way is
+// answered, and removes the socket file. Managed processes are left
+// running.
 func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
-	if ln == nil {
-		a.log.Warn("server.listen is empty: the HTTP API is disabled")
+	var lns []net.Listener
+	for _, l := range []net.Listener{ln, a.socket} {
+		if l != nil {
+			lns = append(lns, l)
+		}
+	}
+	if len(lns) == 0 {
+		a.log.Warn("server.listen and server.socket are empty: the HTTP API is disabled")
 		<-ctx.Done()
 		return nil
 	}
 	h, err := a.handler()
 	if err != nil {
+		for _, l := range lns {
+			l.Close()
+		}
 		return err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          zap.NewStdLog(a.log.Named("http")),
+	srv := newHTTPServer(h, defaultServerLimits, a.log.Named("http"))
+	errc := make(chan error, len(lns))
+	for _, l := range lns {
+		go func() {
+			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve %s: %w", l.Addr(), err)
+			}
+		}()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	a.log.Info("serving the API", zap.String("listen", ln.Addr().String()))
+	if ln != nil {
+		a.log.Info("serving the API", zap.String("listen", ln.Addr().String()), zap.Bool("tls", a.cfg.Server.TLS != nil),
+			zap.Bool("mutual_tls", a.cfg.Server.TLS != nil && a.cfg.Server.TLS.ClientCA != ""))
+	}
+	if a.socket != nil {
+		a.log.Info("serving the API on the local socket", zap.String("socket", a.cfg.Server.Socket),
+			zap.String("group", a.cfg.Server.SocketGroup))
+	}
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+		srv.Close()
+		return err
 	case <-ctx.Done():
 	}
 	grace := a.shutdownGrace()
@@ -93,9 +140,7 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 
 // shutdownGrace is the longest stop_timeout plus 5 s.
 func (a *Agent) shutdownGrace() time.Duration {
-	var longest time.Duration
-	for _, p := range a.cfg.Processes {
-		longest = max(longest, p.StopTimeout)
-	}
-	return longest + procmgr.KillWait
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.stopTimeouts + procmgr.KillWait
 }

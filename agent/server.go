@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
@@ -31,6 +32,19 @@ type ServerConfig struct {
 	// on it. Nil means a registry of the handler's own.
 	Registry *prometheus.Registry
 	Logger   *zap.Logger // nil means no logging
+
+	// AgentUID is the uid the agent runs as: over the unix socket its
+	// peers are HOST_MANAGER, like root's, and everyone else is refused.
+	AgentUID uint32
+	// SocketGroup, when not "", names the group (gid SocketGID) whose
+	// members may read (HOST_VIEWER) over the unix socket.
+	SocketGroup string
+	SocketGID   uint32
+	// MaxBodyBytes bounds a request's body (413 beyond); 0 means 16 KiB.
+	MaxBodyBytes int64
+	// MaxInflight bounds the stops, starts and restarts in progress (503
+	// beyond); 0 means 64.
+	MaxInflight int
 }
 
 // User is one set of HTTP Basic credentials the API accepts. Password is a
@@ -44,12 +58,14 @@ type User struct {
 
 // server is the HTTP API of one agent.
 type server struct {
-	cfg     ServerConfig
-	svc     processService
-	auth    *authenticator
-	metrics *httpMetrics
-	log     *zap.Logger
-	router  *mux.Router
+	cfg      ServerConfig
+	svc      processService
+	auth     *authenticator
+	metrics  *httpMetrics
+	log      *zap.Logger
+	auditLog *zap.Logger
+	router   *mux.Router
+	inflight inflight
 }
 
 // route is one API route of SPEC.md's table; serve runs after the checks
@@ -87,15 +103,24 @@ func newHandler(cfg ServerConfig, svc processService) (http.Handler, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = defaultMaxInflight
+	}
 	auth, err := newAuthenticator(cfg.Users, cfg.AuthDisabled)
 	if err != nil {
 		return nil, fmt.Errorf("new http handler: %w", err)
 	}
+	auth.socket = socketPolicy{agentUID: cfg.AgentUID, group: cfg.SocketGID, hasGroup: cfg.SocketGroup != "", groupName: cfg.SocketGroup}
+	auth.throttle.log = cfg.Logger.Named("auth")
 	metrics, err := newHTTPMetrics(cfg.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("new http handler: %w", err)
 	}
-	s := &server{cfg: cfg, svc: svc, auth: auth, metrics: metrics, log: cfg.Logger.Named("http")}
+	s := &server{cfg: cfg, svc: svc, auth: auth, metrics: metrics, log: cfg.Logger.Named("http"),
+		auditLog: cfg.Logger.Named("audit"), inflight: make(inflight, cfg.MaxInflight)}
 	s.router = s.newRouter()
 	return s, nil
 }
@@ -120,22 +145,32 @@ func (s *server) newRouter() *mux.Router {
 
 // apiRoute runs the checks of SPEC.md in their order (credentials,
 // permission, path parameters, host) before rt.serve, and wraps what it
-// returns in the envelope.
+// returns in the envelope. A mutating route is audited whatever its
+// outcome, and, once every check has passed, takes one of the in-flight
+// slots or is refused with 503.
 func (s *server) apiRoute(template string, rt route) http.Handler {
+	mutating := rt.perm == api.PermHostManager
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := requestInfoFrom(r.Context())
 		info.route = template
+		vars := mux.Vars(r)
+		if mutating {
+			info.op = &operation{action: path.Base(rt.path), hostID: vars[paramHostID], processID: vars[paramProcessID]}
+		}
 		who, err := s.auth.authenticate(r)
 		info.user = who.name
+		if info.op != nil {
+			info.op.who = who
+		}
 		if err != nil {
 			s.writeError(w, r, errUnauthorized(err))
 			return
 		}
 		if !who.perms.allows(rt.perm) {
-			s.writeError(w, r, errForbidden(who.name, rt.perm))
+			s.writeError(w, r, errForbidden(who, rt.perm))
 			return
 		}
-		p, perr := parsePathParams(mux.Vars(r))
+		p, perr := parsePathParams(vars)
 		if perr != nil {
 			s.writeError(w, r, perr)
 			return
@@ -144,7 +179,18 @@ func (s *server) apiRoute(template string, rt route) http.Handler {
 			s.writeError(w, r, errNoHost(p.HostID, s.cfg.HostID))
 			return
 		}
+		if mutating {
+			release, ok := s.inflight.acquire()
+			if !ok {
+				s.writeError(w, r, errOverloaded(cap(s.inflight)))
+				return
+			}
+			defer release()
+		}
 		data, err := rt.serve(s, r.Context(), p)
+		if proc, ok := data.(api.HostAgentProcess); ok && info.op != nil {
+			info.op.alias = proc.Alias
+		}
 		if err != nil {
 			s.writeError(w, r, serviceError(err, p.ProcessID))
 			return
