@@ -36,8 +36,8 @@ type Options struct {
 	OutputBackups int
 	// PidDir, when set, gets <alias>.pid for each running process.
 	PidDir string
-	FS        procfs.FS // zero value: procfs.Default
-	Logger    *zap.Logger
+	FS     procfs.FS // zero value: procfs.Default
+	Logger *zap.Logger
 	// OnStop, when set, is told of every stop sequence that signalled a
 	// process: how long it took from the first signal to the answer, and
 	// its error (nil, or one wrapping ErrSurvivedKill). It runs on the

@@ -57,7 +57,7 @@ type result struct {
 // starts, signals or records the process; everybody else sends it requests
 // and reads the published Snapshot.
 type proc struct {
-	spec Spec
+	spec   Spec
 	m      *Manager
 	log    *zap.Logger
 	reqs   chan request
