@@ -6,8 +6,14 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 FUZZTIME ?= 30s
+# Packages: PKG_VERSION is the version of the .deb and .rpm (and of the
+# binary in them); the architecture is Go's name of it, which nfpm maps.
+PKG_VERSION ?= 0.1.0
+PKG_RELEASE ?= 1
+PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+PKG_LDFLAGS := -s -w -X main.version=$(PKG_VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run test test-short vet fmt-check fuzz clean
+.PHONY: all build run test test-short vet fmt-check fuzz clean package package-test verify-unit
 
 all: build
 
@@ -30,8 +36,32 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test: fmt-check vet
+test: fmt-check vet verify-unit
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(MAKE) package-test
+
+# systemd-analyze verify on the shipped unit; any warning fails.
+verify-unit: build
+	systemd/verify.sh bin/ocp-agent
+
+# The .deb and .rpm, into dist/, through nfpm built at the version pinned in
+# packaging/tools/go.mod. The binary is static (no cgo), so that one package
+# runs on old and new distributions alike.
+package: bin/nfpm
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(PKG_LDFLAGS)' -o dist/bin/ocp-agent ./cmd/ocp-agent
+	mkdir -p dist/completion
+	dist/bin/ocp-agent completion bash > dist/completion/ocp-agent.bash
+	rm -f dist/ocp-agent_*.deb dist/ocp-agent-*.rpm
+	PKG_VERSION=$(PKG_VERSION) PKG_RELEASE=$(PKG_RELEASE) PKG_ARCH=$(PKG_ARCH) bin/nfpm pkg -f packaging/nfpm.yaml -p deb -t dist/
+	PKG_VERSION=$(PKG_VERSION) PKG_RELEASE=$(PKG_RELEASE) PKG_ARCH=$(PKG_ARCH) bin/nfpm pkg -f packaging/nfpm.yaml -p rpm -t dist/
+
+bin/nfpm: packaging/tools/go.mod
+	$(GO) -C packaging/tools build -o $(CURDIR)/bin/nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm
+
+# Installs the .deb on this machine, checks it and purges it (as root, and
+# not where systemd runs the host; it says why when it skips).
+package-test:
+	packaging/test-deb.sh
 
 test-short:
 	$(GO) test -count=1 -short ./...

@@ -1,45 +1,95 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ocp-agent/ocp-agent/config"
 )
 
-// configCheckCmd validates a config file without touching the state
-// directory, and prints a summary a person can check at a glance.
-func configCheckCmd(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("ocp-agent config check", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	path := fs.String("config", config.DefaultPath, "config file")
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, errHelp) {
-			return nil
+// newConfigCmd is `ocp-agent config`, whose one subcommand is check.
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Work with the config file",
+		Args:  exactArgs(0, "a subcommand (check)"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageError("usage: ocp-agent config check [--config FILE]")
+		},
+	}
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Load and validate a config file and print what it configures",
+		Long: `Load and validate a config file without touching the state directory or the
+running agent, and print what it configures. A problem is reported with the
+file, the line and the key, and exit status 2.`,
+		Args: exactArgs(0, "no arguments"),
+	}
+	path := configFlag(check)
+	asJSON := jsonFlag(check)
+	check.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(*path)
+		if err != nil {
+			return err
 		}
-		return err
+		if *asJSON {
+			return writeJSON(cmd.OutOrStdout(), checkSummary(cfg))
+		}
+		printCheck(cmd.OutOrStdout(), cfg)
+		return nil
 	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		return err
+	cmd.AddCommand(check)
+	return cmd
+}
+
+// checkResult is what `config check --json` prints.
+type checkResult struct {
+	File      string         `json:"file"`
+	HostID    int64          `json:"hostId"`
+	Listen    string         `json:"listen"`
+	Socket    string         `json:"socket"`
+	StateDir  string         `json:"stateDir"`
+	Processes []checkProcess `json:"processes"`
+	Warnings  []string       `json:"warnings"`
+}
+
+type checkProcess struct {
+	Alias        string `json:"alias"`
+	ID           int64  `json:"id,omitempty"` // 0: assigned by the agent
+	StartCommand string `json:"startCommand"`
+	User         string `json:"user,omitempty"`
+}
+
+func checkSummary(cfg *config.Config) checkResult {
+	r := checkResult{File: cfg.File, HostID: cfg.Host.ID, Listen: cfg.Server.Listen, Socket: cfg.Server.Socket,
+		StateDir: cfg.StateDir, Processes: []checkProcess{}, Warnings: cfg.Warnings}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
 	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+	for _, p := range cfg.Processes {
+		r.Processes = append(r.Processes, checkProcess{Alias: p.Alias, ID: p.ID, StartCommand: p.StartCommand, User: p.User})
+	}
+	return r
+}
+
+// printCheck prints a summary a person can check at a glance.
+func printCheck(w io.Writer, cfg *config.Config) {
+	for _, warn := range cfg.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	listen := cfg.Server.Listen
 	if listen == "" {
 		listen = "(disabled)"
 	}
-	fmt.Fprintf(stdout, "%s: ok: host %d, listen %s, state_dir %s, %d process(es)\n",
+	fmt.Fprintf(w, "%s: ok: host %d, listen %s, state_dir %s, %d process(es)\n",
 		cfg.File, cfg.Host.ID, listen, cfg.StateDir, len(cfg.Processes))
 	for _, p := range cfg.Processes {
 		id := "auto"
 		if p.ID > 0 {
 			id = fmt.Sprint(p.ID)
 		}
-		fmt.Fprintf(stdout, "  %-20s id=%-6s %s\n", p.Alias, id, p.StartCommand)
+		fmt.Fprintf(w, "  %-20s id=%-6s %s\n", p.Alias, id, p.StartCommand)
 	}
-	return nil
 }

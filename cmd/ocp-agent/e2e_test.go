@@ -69,7 +69,7 @@ type agentProc struct {
 	cmd    *exec.Cmd
 	cfg    string
 	listen string
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	exited chan struct{}
 	c      *client.Client
 }
@@ -81,6 +81,7 @@ type testEnv struct {
 	stateDir string
 	listen   string
 	cfgPath  string
+	env      []string // added to the agent's environment
 }
 
 func newEnv(t *testing.T, processes string) *testEnv {
@@ -169,9 +170,10 @@ func (e *testEnv) start() *agentProc {
 
 // launch starts the agent binary without waiting for it.
 func (e *testEnv) launch() *agentProc {
-	a := &agentProc{t: e.t, cfg: e.cfgPath, listen: e.listen, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
+	a := &agentProc{t: e.t, cfg: e.cfgPath, listen: e.listen, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	a.cmd = exec.Command(filepath.Join(binDir, "ocp-agent"), "run", "--config", e.cfgPath)
 	a.cmd.Stderr = a.stderr
+	a.cmd.Env = append(os.Environ(), e.env...)
 	if err := a.cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
@@ -426,6 +428,7 @@ func TestExitStatuses(t *testing.T) {
 			cmd := exec.Command(filepath.Join(binDir, "ocp-agent"), tc.args...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
+			cmd.Stdout = &stderr // --help prints to stdout
 			cmd.Run()
 			if got := cmd.ProcessState.ExitCode(); got != tc.status {
 				t.Errorf("exit status %d, want %d\n%s", got, tc.status, stderr.String())

@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ocp-agent/ocp-agent/config"
 )
 
 // Set at build time (see the Makefile).
@@ -26,60 +30,107 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// Exit statuses, as SPEC.md fixes them for `run`.
+// Exit statuses of every command: 0 done, 1 the operation failed (the
+// agent is unreachable, refused, or the process did not stop or start), 2
+// the command line or the config is wrong.
 const (
 	exitOK     = 0
 	exitFail   = 1
 	exitConfig = 2
 )
 
-const usage = `Usage: ocp-agent COMMAND [flags]
-
-Commands:
-  run            run the agent in the foreground until SIGTERM/SIGINT
-  config check   load and validate a config file, print what was found
-  version        print version, commit and build date
-
-Run 'ocp-agent COMMAND --help' for a command's flags.
-`
+// usageError marks err as a mistake on the command line (exit status 2).
+func usageError(format string, args ...any) error {
+	return &exitError{exitConfig, fmt.Errorf(format, args...)}
+}
 
 func main() {
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// realMain runs one command line and returns the exit status. An error that
+// cobra reports before any command runs (unknown command or flag, wrong
+// number of arguments) is a usage error.
 func realMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return exitConfig
-	}
-	var err error
-	switch args[0] {
-	case "run":
-		err = runCmd(args[1:], stderr)
-	case "config":
-		if len(args) < 2 || args[1] != "check" {
-			err = &exitError{exitConfig, errors.New("usage: ocp-agent config check [--config FILE]")}
-			break
-		}
-		err = configCheckCmd(args[2:], stdout)
-	case "version", "--version":
-		fmt.Fprintf(stdout, "ocp-agent %s (commit %s, built %s)\n", version, commit, date)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "ocp-agent: unknown command %q\n\n%s", args[0], usage)
-		return exitConfig
-	}
+	root, entered := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
 	}
 	code := exitFail
 	var ee *exitError
-	if errors.As(err, &ee) {
+	switch {
+	case errors.As(err, &ee):
 		code = ee.code
+	case !*entered:
+		code = exitConfig
 	}
-	if !errors.Is(err, errHelp) {
-		fmt.Fprintf(stderr, "ocp-agent: %v\n", err)
+	fmt.Fprintf(stderr, "ocp-agent: %v\n", err)
+	if code == exitConfig && !*entered {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
+}
+
+// newRootCmd builds the command tree. entered is set once a command's own
+// code runs, which tells usage errors from failures.
+func newRootCmd() (*cobra.Command, *bool) {
+	entered := new(bool)
+	root := &cobra.Command{
+		Use:   "ocp-agent",
+		Short: "The OCP agent and its admin CLI",
+		Long: `ocp-agent keeps the configured processes of this host running and serves
+the OCP API over them ('ocp-agent run', usually under systemd). The other
+commands are its admin CLI: they find the running agent through the config
+(server.socket when set, else server.listen with --user and the
+OCP_AGENT_PASSWORD environment variable).
+
+Exit status: 0 done; 1 the operation failed (agent unreachable, refused,
+unknown process, stop or start failed); 2 bad command line or config.`,
+		Version:       fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// A bare `ocp-agent` is a usage mistake: say so with status 2.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(cmd.ErrOrStderr())
+			cmd.Usage()
+			return usageError("no command given")
+		},
+		PersistentPreRun: func(*cobra.Command, []string) { *entered = true },
+	}
+	root.SetVersionTemplate("ocp-agent {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitConfig, err} })
+	root.CompletionOptions.HiddenDefaultCmd = false
+	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd(), newPsCmd(),
+		newControlCmd("stop"), newControlCmd("start"), newControlCmd("restart"),
+		newLogsCmd(), newServiceCmd())
+	return root, entered
+}
+
+// configFlag adds --config to cmd.
+func configFlag(cmd *cobra.Command) *string {
+	p := new(string)
+	cmd.Flags().StringVar(p, "config", config.DefaultPath, "config file")
+	cmd.MarkFlagFilename("config", "yaml", "yml")
+	return p
+}
+
+// jsonFlag adds --json to a command that prints data.
+func jsonFlag(cmd *cobra.Command) *bool {
+	p := new(bool)
+	cmd.Flags().BoolVar(p, "json", false, "print JSON for scripts instead of text")
+	return p
+}
+
+// exactArgs is cobra.ExactArgs with a message that names the arguments.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s wants %s, got %d argument(s)", cmd.CommandPath(), names, len(args))
+		}
+		return nil
+	}
 }
