@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,12 +37,24 @@ type Agent struct {
 	mgr      *procmgr.Manager
 	fs       procfs.FS
 	registry *prometheus.Registry
+	socket   net.Listener // the local admin socket, opened by Listen
 
-	// Fixed once New returns, hence read without a lock.
+	// mu guards cfg, byID and ids, which a reload replaces; requests take
+	// the read lock only to look an id up.
+	mu    sync.RWMutex
 	byID  map[int64]entry
 	ids   []int64 // ascending
 	self  state.Record
 	ticks uint64 // the agent's own start time, to observe itself
+	// stopTimeouts is the longest stop_timeout in force (guarded by mu).
+	stopTimeouts time.Duration
+	// reloading serializes reloads.
+	reloading sync.Mutex
+
+	// lists and observations share listings and observation passes among
+	// concurrent requests (never one that started before a request came).
+	lists        shared[[]api.HostAgentProcess]
+	observations shared[*procmgr.Observation]
 }
 
 // entry is what the API knows of a process besides its snapshot.
@@ -60,16 +74,22 @@ func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: log, store: store, fs: procfs.Default, byID: map[int64]entry{}}
-	specs, err := a.assign()
+	// cfg stays the config the agent started with: a reload changes the
+	// processes only (and stopTimeouts), never a.cfg.
+	a := &Agent{cfg: cfg, log: log, store: store, fs: procfs.Default, stopTimeouts: stopTimeouts(cfg)}
+	specs, byID, err := a.assign(cfg)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
+	a.setEntries(byID)
+	stops := newStopDurations()
 	a.mgr, err = procmgr.New(procmgr.Options{
 		Store:     store,
 		OutputDir: filepath.Join(cfg.StateDir, "output"),
+		PidDir:    filepath.Join(cfg.StateDir, "run"),
 		Logger:    log.Named("procmgr"),
+		OnStop:    stops.observe,
 	}, specs)
 	if err != nil {
 		store.Close()
@@ -77,24 +97,25 @@ func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
 	}
 	a.registry = prometheus.NewRegistry()
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newProcessCollector(a))
+		newProcessCollector(a), stops.hist)
 	return a, nil
 }
 
-// assign gives every configured process and the agent itself their ids,
-// and returns the processes' specs.
-func (a *Agent) assign() ([]procmgr.Spec, error) {
+// assign gives every process of cfg and the agent itself their ids, and
+// returns the processes' specs and the API's entries by id.
+func (a *Agent) assign(cfg *config.Config) ([]procmgr.Spec, map[int64]entry, error) {
 	var specs []procmgr.Spec
-	for i, p := range a.cfg.Processes {
+	byID := map[int64]entry{}
+	for i, p := range cfg.Processes {
 		id, err := a.store.AssignID(p.Alias, p.ID)
 		var taken *state.IDTakenError
 		if errors.As(err, &taken) {
-			return nil, a.cfg.Errorf(p.IDLine, fmt.Sprintf("processes[%d].id", i), "%v", taken)
+			return nil, nil, cfg.Errorf(p.IDLine, fmt.Sprintf("processes[%d].id", i), "%v", taken)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("assign id of %s: %w", p.Alias, err)
+			return nil, nil, fmt.Errorf("assign id of %s: %w", p.Alias, err)
 		}
-		a.byID[id] = entry{alias: p.Alias, operable: p.Operable, logFilePattern: p.LogFilePattern}
+		byID[id] = entry{alias: p.Alias, operable: p.Operable, logFilePattern: p.LogFilePattern}
 		specs = append(specs, procmgr.Spec{
 			Alias: p.Alias, ID: id, Command: p.StartCommand, User: p.User, PidFile: p.PidFile, Match: p.Match,
 			StopSignal: p.StopSignal, StopTimeout: p.StopTimeout, StartWait: p.StartWait,
@@ -103,17 +124,35 @@ func (a *Agent) assign() ([]procmgr.Spec, error) {
 	}
 	id, err := a.store.AssignID(SelfAlias, 0)
 	if err != nil {
-		return nil, fmt.Errorf("assign id of %s: %w", SelfAlias, err)
+		return nil, nil, fmt.Errorf("assign id of %s: %w", SelfAlias, err)
 	}
-	a.byID[id] = entry{alias: SelfAlias}
-	if err := a.recordSelf(id); err != nil {
-		return nil, err
+	byID[id] = entry{alias: SelfAlias}
+	if a.self.ID == 0 {
+		if err := a.recordSelf(id); err != nil {
+			return nil, nil, err
+		}
 	}
-	for id := range a.byID {
-		a.ids = append(a.ids, id)
+	return specs, byID, nil
+}
+
+// setEntries makes byID the API's view of which ids exist.
+func (a *Agent) setEntries(byID map[int64]entry) {
+	ids := make([]int64, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
 	}
-	slices.Sort(a.ids)
-	return specs, nil
+	slices.Sort(ids)
+	a.mu.Lock()
+	a.byID, a.ids = byID, ids
+	a.mu.Unlock()
+}
+
+// entry looks id up.
+func (a *Agent) entry(id int64) (entry, bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	e, ok := a.byID[id]
+	return e, ok
 }
 
 // recordSelf keeps the agent's own record: created once, updated at each
@@ -140,33 +179,55 @@ func (a *Agent) recordSelf(id int64) error {
 
 // Close stops managing (leaving every process running) and closes the state.
 func (a *Agent) Close() error {
+	if a.socket != nil {
+		a.socket.Close() // removes the socket file, if Serve has not already
+	}
 	a.mgr.Close()
 	return a.store.Close()
 }
 
 // List returns every process, the agent included, ordered by id.
+// Concurrent calls share one listing (see shared), so the slice is shared
+// too: callers must not modify it.
 func (a *Agent) List(ctx context.Context) ([]api.HostAgentProcess, error) {
+	return a.lists.do(a.list)
+}
+
+// list observes the processes once and builds their records.
+func (a *Agent) list() ([]api.HostAgentProcess, error) {
 	obs, err := procmgr.Observe(a.fs)
 	if err != nil {
 		return nil, fmt.Errorf("observe processes: %w", err)
 	}
-	out := make([]api.HostAgentProcess, 0, len(a.ids))
-	for _, id := range a.ids {
-		out = append(out, a.view(id, obs))
+	a.mu.RLock()
+	ids := a.ids
+	a.mu.RUnlock()
+	out := make([]api.HostAgentProcess, 0, len(ids))
+	for _, id := range ids {
+		if p, ok := a.view(id, obs); ok {
+			out = append(out, p)
+		}
 	}
 	return out, nil
 }
 
-// Get returns one process.
+// Get returns one process. /proc is looked at only when the process runs
+// (the answer to a stop needs nothing from it), through an observation
+// pass shared with concurrent Gets.
 func (a *Agent) Get(ctx context.Context, id int64) (api.HostAgentProcess, error) {
-	if _, ok := a.byID[id]; !ok {
+	e, s, ok := a.snapshot(id)
+	if !ok {
 		return api.HostAgentProcess{}, fmt.Errorf("agent process %d: %w", id, ErrNoProcess)
 	}
-	obs, err := procmgr.Observe(a.fs)
-	if err != nil {
-		return api.HostAgentProcess{}, fmt.Errorf("observe processes: %w", err)
+	var obs *procmgr.Observation
+	if s.Running {
+		var err error
+		obs, err = a.observations.do(func() (*procmgr.Observation, error) { return procmgr.Observe(a.fs) })
+		if err != nil {
+			return api.HostAgentProcess{}, fmt.Errorf("observe processes: %w", err)
+		}
 	}
-	return a.view(id, obs), nil
+	return a.record(id, e, s, obs), nil
 }
 
 // Stop stops a process and answers once it and its group are gone.
@@ -185,7 +246,7 @@ func (a *Agent) Restart(ctx context.Context, id int64) (api.HostAgentProcess, er
 }
 
 func (a *Agent) act(ctx context.Context, id int64, op func(context.Context, string) (procmgr.Snapshot, error)) (api.HostAgentProcess, error) {
-	e, ok := a.byID[id]
+	e, ok := a.entry(id)
 	if !ok {
 		return api.HostAgentProcess{}, fmt.Errorf("agent process %d: %w", id, ErrNoProcess)
 	}

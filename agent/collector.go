@@ -2,6 +2,7 @@ package agent
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -44,4 +45,29 @@ func (c *processCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.exitCode, prometheus.GaugeValue, float64(*s.LastExitCode), s.Alias, id)
 		}
 	}
+}
+
+// stopDurations times the stop sequences of managed processes, from the
+// first signal to the answer, so that a process that needs SIGKILL or takes
+// its whole stop_timeout shows up before someone complains about slow stops.
+type stopDurations struct {
+	hist *prometheus.HistogramVec
+}
+
+func newStopDurations() *stopDurations {
+	return &stopDurations{hist: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "ocp_agent_process_stop_duration_seconds",
+		Help:    "Time from the first stop signal until the managed process and its group were gone, by alias and result (stopped, survived_kill).",
+		Buckets: durationBuckets,
+	}, []string{"alias", "result"})}
+}
+
+// observe is procmgr's OnStop hook: it runs on the process's goroutine and
+// only adds to a histogram, so it never blocks.
+func (s *stopDurations) observe(alias string, took time.Duration, err error) {
+	result := "stopped"
+	if err != nil {
+		result = "survived_kill"
+	}
+	s.hist.WithLabelValues(alias, result).Observe(took.Seconds())
 }
