@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -39,13 +38,8 @@ func startStranger(t *testing.T) int {
 
 // running says whether pid is alive and not a zombie.
 func running(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] != 'Z'
+	st, err := procfs.Default.Stat(pid)
+	return err == nil && st.State != 'Z'
 }
 
 // runAgent runs a real Agent on cfgYAML until the test ends, and returns

@@ -237,13 +237,8 @@ func (a *agentProc) waitStarted(id int64) api.HostAgentProcess {
 }
 
 func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] != 'Z'
+	st, err := procfs.Default.Stat(pid)
+	return err == nil && st.State != 'Z'
 }
 
 func TestSeedStopRequest(t *testing.T) {
