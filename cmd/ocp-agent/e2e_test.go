@@ -121,18 +121,24 @@ func (e *testEnv) killLeftovers() {
 	}
 	defer st.Close()
 	recs, _ := st.All()
+	stats, _ := procfs.Default.AllStats()
 	for _, r := range recs {
 		if r.Alias == "ocp_agentd" || r.PID <= 0 {
 			continue
 		}
-		ps, err := procfs.Default.Stat(r.PID)
-		if err != nil || ps.StartTicks != r.StartTicks {
+		if ps, err := procfs.Default.Stat(r.PID); err == nil && ps.StartTicks == r.StartTicks {
+			syscall.Kill(r.PID, syscall.SIGKILL)
+		}
+		if !r.Group {
 			continue
 		}
-		if r.Group {
-			syscall.Kill(-r.PID, syscall.SIGKILL)
+		// Members of the session and group the process led outlive it
+		// (a shell's child that ignores SIGTERM): they are this test's too.
+		for _, m := range stats {
+			if m.Session == r.PID && m.PGRP == r.PID {
+				syscall.Kill(m.PID, syscall.SIGKILL)
+			}
 		}
-		syscall.Kill(r.PID, syscall.SIGKILL)
 	}
 }
 
