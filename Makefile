@@ -13,7 +13,7 @@ PKG_RELEASE ?= 1
 PKG_ARCH    ?= $(shell $(GO) env GOARCH)
 PKG_LDFLAGS := -s -w -X main.version=$(PKG_VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run test test-short vet fmt-check fuzz clean package package-test verify-unit
+.PHONY: all build run test test-short vet fmt-check fuzz clean package package-test verify-unit bench
 
 all: build
 
@@ -73,6 +73,12 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# supervisord and ocp-agent side by side on identical managed programs
+# (bench/run.sh: installs Debian's supervisor if missing; about 5 minutes);
+# prints one table. BENCH_IDLE and BENCH_LOAD shorten or lengthen it.
+bench:
+	@GO=$(GO) bench/run.sh
 
 clean:
 	rm -rf bin dist .run

@@ -202,11 +202,10 @@ func (a *Agent) list() ([]api.HostAgentProcess, error) {
 	a.mu.RLock()
 	ids := a.ids
 	a.mu.RUnlock()
-	out := make([]api.HostAgentProcess, 0, len(ids))
-	for _, id := range ids {
-		if p, ok := a.view(id, obs); ok {
-			out = append(out, p)
-		}
+	vs := a.views(ids, obs)
+	out := make([]api.HostAgentProcess, len(vs))
+	for i, v := range vs {
+		out[i] = a.record(v, obs.At)
 	}
 	return out, nil
 }
@@ -219,15 +218,16 @@ func (a *Agent) Get(ctx context.Context, id int64) (api.HostAgentProcess, error)
 	if !ok {
 		return api.HostAgentProcess{}, fmt.Errorf("agent process %d: %w", id, ErrNoProcess)
 	}
-	var obs *procmgr.Observation
-	if s.Running {
-		var err error
-		obs, err = a.observations.do(func() (*procmgr.Observation, error) { return procmgr.Observe(a.fs) })
-		if err != nil {
-			return api.HostAgentProcess{}, fmt.Errorf("observe processes: %w", err)
-		}
+	v := view{id: id, e: e, s: s}
+	if !s.Running {
+		return a.record(v, time.Time{}), nil
 	}
-	return a.record(id, e, s, obs), nil
+	obs, err := a.observations.do(func() (*procmgr.Observation, error) { return procmgr.Observe(a.fs) })
+	if err != nil {
+		return api.HostAgentProcess{}, fmt.Errorf("observe processes: %w", err)
+	}
+	v.facts = &obs.FactsOf([]procmgr.Target{target(e, s)})[0]
+	return a.record(v, obs.At), nil
 }
 
 // Stop stops a process and answers once it and its group are gone.

@@ -10,16 +10,46 @@ import (
 	"github.com/ocp-agent/ocp-agent/procmgr"
 )
 
-// view builds the API's record of process id from its latest snapshot and
-// what the observation saw of it.
-//
-// ok is false when id is gone (removed by a reload since it was listed).
-func (a *Agent) view(id int64, obs *procmgr.Observation) (api.HostAgentProcess, bool) {
-	e, s, ok := a.snapshot(id)
-	if !ok {
-		return api.HostAgentProcess{}, false
+// view is one process as a listing sees it: its entry, its latest
+// snapshot and, when it runs, what /proc says of it.
+type view struct {
+	id    int64
+	e     entry
+	s     procmgr.Snapshot
+	facts *procmgr.Facts // nil when not observed
+}
+
+// views takes the entry and snapshot of each of ids (skipping those a
+// reload removed since), then reads the facts of the running ones from
+// obs, all at once (FactsOf spreads the reads over the cores).
+func (a *Agent) views(ids []int64, obs *procmgr.Observation) []view {
+	vs := make([]view, 0, len(ids))
+	var targets []procmgr.Target
+	for _, id := range ids {
+		e, s, ok := a.snapshot(id)
+		if !ok {
+			continue
+		}
+		vs = append(vs, view{id: id, e: e, s: s})
+		if s.Running {
+			targets = append(targets, target(e, s))
+		}
 	}
-	return a.record(id, e, s, obs), true
+	facts := obs.FactsOf(targets)
+	for i := range vs {
+		if vs[i].s.Running {
+			vs[i].facts, facts = &facts[0], facts[1:]
+		}
+	}
+	return vs
+}
+
+// target is what the observation is asked of a running process. The
+// agent's own ports are its own, not its descendants': those are the
+// processes it manages (and scanning their fds again would cost as much
+// as the rest of the listing).
+func target(e entry, s procmgr.Snapshot) procmgr.Target {
+	return procmgr.Target{PID: s.PID, Ticks: s.StartTicks, Agent: e.alias == SelfAlias}
 }
 
 // snapshot returns the entry of id and its latest snapshot; ok is false
@@ -39,14 +69,14 @@ func (a *Agent) snapshot(id int64) (entry, procmgr.Snapshot, bool) {
 	return e, s, ok
 }
 
-// record builds the API's record of process id from its snapshot s and
-// what obs saw of it; obs may be nil when s is not Running. A snapshot
-// says STARTED but /proc does not show the process when it has just
-// exited and its owner has not yet recorded it: /proc is believed, since
-// it is the newer news.
-func (a *Agent) record(id int64, e entry, s procmgr.Snapshot, obs *procmgr.Observation) api.HostAgentProcess {
+// record builds the API's record of v, at the time of the observation
+// at. A snapshot says STARTED but /proc does not show the process when it
+// has just exited and its owner has not yet recorded it: /proc is
+// believed, since it is the newer news.
+func (a *Agent) record(v view, at time.Time) api.HostAgentProcess {
+	e, s := v.e, v.s
 	p := api.HostAgentProcess{
-		ID:             id,
+		ID:             v.id,
 		HostID:         a.cfg.Host.ID,
 		Alias:          e.alias,
 		Status:         api.StatusStopped,
@@ -61,22 +91,16 @@ func (a *Agent) record(id int64, e entry, s procmgr.Snapshot, obs *procmgr.Obser
 	if !s.LastActiveTime.IsZero() {
 		p.LastActiveTime = optional(s.LastActiveTime.Format(api.TimeLayout))
 	}
-	if !s.Running || obs == nil {
+	if !s.Running || v.facts == nil || !v.facts.Alive {
 		return p
 	}
-	f := obs.Facts(s.PID, s.StartTicks)
-	if e.alias == SelfAlias {
-		f = obs.AgentFacts(s.PID, s.StartTicks)
-	}
-	if !f.Alive {
-		return p
-	}
+	f := v.facts
 	p.Status = api.StatusStarted
 	p.PID = s.PID
 	p.User = optional(f.User)
 	p.StartCommand = optional(f.Cmdline)
 	p.ElapsedTime = int64(f.Elapsed / time.Second)
-	p.LastActiveTime = optional(obs.At.Format(api.TimeLayout))
+	p.LastActiveTime = optional(at.Format(api.TimeLayout))
 	if len(f.Ports) > 0 {
 		p.Ports = optional(joinPorts(f.Ports))
 	}

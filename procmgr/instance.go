@@ -50,6 +50,13 @@ func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
 		in.ticks = st.StartTicks
 	}
 	go func() {
+		// The exit is awaited through the pidfd, parked in the runtime's
+		// poller; cmd.Wait alone would block an OS thread in waitid for
+		// the whole life of the child (a thread, and its stacks, per
+		// managed process). Once the pidfd is readable, Wait only reaps.
+		if in.pidfd != nil {
+			_ = waitExit(context.Background(), in.pidfd)
+		}
 		err := cmd.Wait()
 		var ee *exec.ExitError
 		switch {
@@ -161,6 +168,9 @@ func (in *instance) waitGone(ctx context.Context, fs procfs.FS) error {
 		return nil
 	}
 	for {
+		if groupEmpty(in.pid) {
+			return nil // no scan of /proc needed: nobody at all is left
+		}
 		members, err := liveMembers(fs, in.pid)
 		if err != nil {
 			return err

@@ -12,9 +12,7 @@ package procfs
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,35 +62,10 @@ func (fs FS) BootID() (string, error) {
 	return id, nil
 }
 
-// readFile reads a whole file.
+// readFile reads a whole file (readInto, in read_linux.go, reads into a
+// buffer it may reuse).
 func readFile(path string) ([]byte, error) {
 	return readInto(path, nil)
-}
-
-// readInto reads a whole file into buf[:0], growing it as needed, and
-// returns it. Reusing one buffer for many small /proc files (AllStats) or a
-// few large ones (ListeningSockets) saves most of the allocations of
-// os.ReadFile, which starts from 512 bytes since /proc files report size 0.
-func readInto(path string, buf []byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, gone(err)
-	}
-	defer f.Close()
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, max(512, cap(buf)))
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, gone(err)
-		}
-	}
 }
 
 // gone makes err match fs.ErrNotExist when it is ESRCH, which a read of

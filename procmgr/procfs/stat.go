@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"strconv"
+
+	"github.com/ocp-agent/ocp-agent/internal/parallel"
 )
 
 // Stat is what procmgr uses of /proc/PID/stat (see proc(5)).
@@ -86,7 +88,7 @@ func (fs FS) Stat(pid int) (Stat, error) {
 // stat is Stat reading into buf, which it returns for reuse.
 func (fs FS) stat(pid int, buf []byte) (Stat, []byte, error) {
 	path := fs.pidPath(pid, "stat")
-	b, err := readInto(path, buf)
+	b, err := readRecord(path, buf)
 	if err != nil {
 		return Stat{}, buf, err
 	}
@@ -109,21 +111,31 @@ func (fs FS) AllStats() ([]Stat, error) {
 	if err != nil {
 		return nil, err
 	}
-	stats := make([]Stat, 0, len(pids))
-	buf := make([]byte, 0, 1024) // a stat line is about 300 bytes
-	for _, pid := range pids {
-		var s Stat
-		s, buf, err = fs.stat(pid, buf)
-		if errors.Is(err, os.ErrNotExist) {
+	// The files are read on all cores: each read is a system call that
+	// keeps one busy, and a host has hundreds of processes.
+	stats := make([]Stat, len(pids))
+	errs := make([]error, len(pids))
+	parallel.For(len(pids), 64, func(i int) {
+		bp := getBuf()
+		var b []byte
+		stats[i], b, errs[i] = fs.stat(pids[i], *bp)
+		if b != nil {
+			*bp = b
+		}
+		putBuf(bp)
+	})
+	out := stats[:0]
+	for i, s := range stats {
+		if errors.Is(errs[i], os.ErrNotExist) {
 			continue
 		}
-		if err != nil {
-			return nil, err
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		stats = append(stats, s)
+		out = append(out, s)
 	}
-	slices.SortFunc(stats, func(a, b Stat) int { return a.PID - b.PID })
-	return stats, nil
+	slices.SortFunc(out, func(a, b Stat) int { return a.PID - b.PID })
+	return out, nil
 }
 
 // pids lists the names under Root that are pids. /proc lists thread-group

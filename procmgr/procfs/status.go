@@ -12,10 +12,13 @@ import (
 // does not change. The error wraps fs.ErrNotExist when the process is gone.
 func (fs FS) RealUID(pid int) (int, error) {
 	path := fs.pidPath(pid, "status")
-	b, err := readFile(path)
+	bp := getBuf()
+	defer putBuf(bp)
+	b, err := readRecord(path, *bp)
 	if err != nil {
 		return 0, err
 	}
+	*bp = b
 	uid, err := parseRealUID(b)
 	if err != nil {
 		return 0, fmt.Errorf("parse %s: %w", path, err)

@@ -28,6 +28,12 @@ func Elapsed(startTicks uint64) (time.Duration, error) {
 	return elapsed(now, startTicks), nil
 }
 
+// ElapsedAt is Elapsed at the time sinceBoot (a SinceBoot reading), so
+// that one reading serves a whole listing.
+func ElapsedAt(sinceBoot time.Duration, startTicks uint64) time.Duration {
+	return elapsed(sinceBoot, startTicks)
+}
+
 // elapsed is sinceBoot minus startTicks clock ticks, clamped at zero. A
 // start time after now (or too large for a Duration) gives zero.
 func elapsed(sinceBoot time.Duration, startTicks uint64) time.Duration {

@@ -1,0 +1,137 @@
+package procfs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"slices"
+
+	"golang.org/x/sys/unix"
+)
+
+// The reading of /proc through bare system calls, for the listing's hot
+// path: an *os.File costs an allocation, a finalizer and a failed attempt
+// to register with the runtime's poller (epoll refuses /proc files) on
+// every open, which a listing does thousands of times. Errors are the
+// same *fs.PathError values os would return, so that errors.Is works as
+// documented (fs.ErrNotExist, fs.ErrPermission).
+
+// readInto reads the whole file at path into buf[:0], growing it as
+// needed, and returns it. Reusing one buffer for many small /proc files
+// (AllStats) or a few large ones saves most of the allocations of
+// os.ReadFile, which starts from 512 bytes since /proc files report size
+// 0.
+func readInto(path string, buf []byte) ([]byte, error) {
+	return readAt(unix.AT_FDCWD, path, path, buf, false)
+}
+
+// readRecord is readInto for the per-process files that the kernel
+// makes whole at each read (stat, status: one seq_file record; cmdline):
+// a read that returns less than asked for has reached the end, which
+// saves the read that would return nothing, a quarter of the system calls
+// of a listing's per-process files. Not for tables of many records
+// (/proc/net/*), whose reads stop short at a record boundary.
+func readRecord(path string, buf []byte) ([]byte, error) {
+	return readAt(unix.AT_FDCWD, path, path, buf, true)
+}
+
+// readAt is readInto of name relative to the directory dirfd; path names
+// the file in errors. With record, a short read ends the file.
+func readAt(dirfd int, name, path string, buf []byte, record bool) ([]byte, error) {
+	fd, err := openAt(dirfd, name, unix.O_RDONLY)
+	if err != nil {
+		return nil, gone(&fs.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer unix.Close(fd)
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(512, cap(buf)))
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, gone(&fs.PathError{Op: "read", Path: path, Err: err})
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		short := n < cap(buf)-len(buf)
+		buf = buf[:len(buf)+n]
+		if record && short {
+			return buf, nil
+		}
+	}
+}
+
+// openAt opens name relative to dirfd, close-on-exec, retrying on EINTR.
+func openAt(dirfd int, name string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, flags|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		if !errors.Is(err, unix.EINTR) {
+			return fd, err
+		}
+	}
+}
+
+// maxDirent is the size of the longest linux_dirent64: a 255-byte name,
+// its NUL, and 19 bytes before it, rounded up to 8.
+const maxDirent = 280
+
+// dirReader lists directories with getdents64 into a buffer it keeps, so
+// that listing many small directories (every /proc/PID/fd of a listing)
+// allocates nothing but the names asked for.
+type dirReader struct {
+	buf []byte
+}
+
+// each calls f with the name of every entry of the directory open as fd,
+// but "." and "..". The name is only valid during the call.
+func (r *dirReader) each(fd int, path string, f func(name []byte)) error {
+	if r.buf == nil {
+		r.buf = make([]byte, 8<<10)
+	}
+	for {
+		n, err := unix.Getdents(fd, r.buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return gone(&fs.PathError{Op: "getdents", Path: path, Err: err})
+		}
+		if n <= 0 {
+			return nil
+		}
+		parseDirents(r.buf[:n], f)
+		// The kernel stops filling the buffer only at the end of the
+		// directory or when the next entry does not fit, and no entry
+		// is longer than maxDirent: with more room left, the end is
+		// reached, and the getdents that would return nothing is saved.
+		if n <= len(r.buf)-maxDirent {
+			return nil
+		}
+	}
+}
+
+// parseDirents calls f with the name of each struct linux_dirent64 in b
+// (ino u64, off s64, reclen u16, type u8, name NUL-terminated), but "."
+// and "..". It stops at a malformed record rather than read past it.
+func parseDirents(b []byte, f func(name []byte)) {
+	for len(b) >= 19 {
+		reclen := int(binary.NativeEndian.Uint16(b[16:]))
+		if reclen < 19 || reclen > len(b) {
+			return
+		}
+		name := b[19:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if !(len(name) == 1 && name[0] == '.') && !(len(name) == 2 && name[0] == '.' && name[1] == '.') {
+			f(name)
+		}
+		b = b[reclen:]
+	}
+}

@@ -1,0 +1,121 @@
+package procfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// diagTables are the four dumps of Sockets, each with the /proc/net table
+// that says the same, read instead when the dump fails.
+var diagTables = []struct {
+	family, protocol uint8
+	states           uint32
+	keep             func(diagSocket) bool
+	file             string
+	optional         bool // the file is missing when IPv6 is disabled
+	parse            func([]byte, SocketTable) error
+}{
+	{unix.AF_INET, unix.IPPROTO_TCP, 1 << stateListen, keepTCP, "tcp", false, ParseNetTCP},
+	{unix.AF_INET6, unix.IPPROTO_TCP, 1 << stateListen, keepTCP, "tcp6", true, ParseNetTCP},
+	{unix.AF_INET, unix.IPPROTO_UDP, 1 << stateClose, keepUDP, "udp", false, ParseNetUDP},
+	{unix.AF_INET6, unix.IPPROTO_UDP, 1 << stateClose, keepUDP, "udp6", true, ParseNetUDP},
+}
+
+// diagBufSize holds any datagram of a dump: the kernel makes them at most
+// 32 KiB (netlink_recvmsg caps max_recvmsg_len there).
+const diagBufSize = 32 << 10
+
+var diagBufs = sync.Pool{New: func() any { b := make([]byte, diagBufSize); return &b }}
+
+// Sockets returns the sockets that count as ports (see SocketTable), the
+// same as ListeningSockets, in a fraction of its time: through sock_diag
+// netlink dumps of listening TCP and unconnected UDP sockets. A table
+// whose dump fails (a kernel without inet_diag or udp_diag, a seccomp
+// filter) is read from /proc/net instead. For a procfs other than the
+// host's (a test fixture) it is ListeningSockets.
+//
+// Like /proc/net, the dumps are of the caller's network namespace.
+func (fs FS) Sockets() (SocketTable, error) {
+	if fs.root() != "/proc" {
+		return fs.ListeningSockets()
+	}
+	fd, err := diagSocketOpen()
+	if err != nil {
+		return fs.ListeningSockets()
+	}
+	defer unix.Close(fd)
+	bufp := diagBufs.Get().(*[]byte)
+	defer diagBufs.Put(bufp)
+	t := make(SocketTable)
+	var fileBuf []byte
+	for i, tab := range diagTables {
+		err := diagDump(fd, uint32(i+1), tab.family, tab.protocol, tab.states, *bufp, t, tab.keep)
+		if err == nil {
+			continue
+		}
+		path := fs.path("net", tab.file)
+		b, ferr := readInto(path, fileBuf)
+		if tab.optional && errors.Is(ferr, os.ErrNotExist) {
+			continue
+		}
+		if ferr != nil {
+			return nil, fmt.Errorf("sock_diag: %v; %w", err, ferr)
+		}
+		if perr := tab.parse(b, t); perr != nil {
+			return nil, fmt.Errorf("parse %s: %w", path, perr)
+		}
+		fileBuf = b
+	}
+	return t, nil
+}
+
+// diagSocketOpen opens a NETLINK_SOCK_DIAG socket whose reads give up
+// after a few seconds, so that a kernel that never answers cannot hang a
+// listing.
+func diagSocketOpen() (int, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return -1, fmt.Errorf("netlink socket: %w", err)
+	}
+	tv := unix.Timeval{Sec: 5}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("netlink socket: %w", err)
+	}
+	return fd, nil
+}
+
+// diagDump sends one dump request and adds the sockets of its answer to t.
+// Only datagrams from the kernel (port 0) are read.
+func diagDump(fd int, seq uint32, family, protocol uint8, states uint32, buf []byte, t SocketTable, keep func(diagSocket) bool) error {
+	kernel := &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
+	if err := unix.Sendto(fd, diagRequest(seq, family, protocol, states), 0, kernel); err != nil {
+		return fmt.Errorf("sock_diag request: %w", err)
+	}
+	for {
+		n, _, flags, from, err := unix.Recvmsg(fd, buf, nil, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sock_diag answer: %w", err)
+		}
+		if flags&unix.MSG_TRUNC != 0 {
+			return fmt.Errorf("sock_diag answer: datagram larger than %d bytes", len(buf))
+		}
+		if sa, ok := from.(*unix.SockaddrNetlink); !ok || sa.Pid != 0 {
+			continue
+		}
+		done, err := parseDiag(buf[:n], seq, t, keep)
+		if err != nil {
+			return fmt.Errorf("sock_diag answer: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
