@@ -50,24 +50,6 @@ func requestInfoFrom(ctx context.Context) *requestInfo {
 	return &requestInfo{start: time.Now(), log: zap.NewNop(), route: routeUnknown}
 }
 
-// traceIDFrom returns the trace id of the request ctx belongs to, "" outside
-// a request, so that the process service can log it.
-func traceIDFrom(ctx context.Context) string {
-	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
-		return info.traceID
-	}
-	return ""
-}
-
-// loggerFrom returns the request's logger (with its trace id), or fallback
-// outside a request.
-func loggerFrom(ctx context.Context, fallback *zap.Logger) *zap.Logger {
-	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok && info.log != nil {
-		return info.log
-	}
-	return fallback
-}
-
 // traceID returns the caller's trace id when it is safe to echo (1–64 of
 // [A-Za-z0-9_-]), else a new one, so that every response can be found in the
 // logs by the id it carries.

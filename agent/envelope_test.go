@@ -198,18 +198,3 @@ func TestRequestLog(t *testing.T) {
 		})
 	}
 }
-
-func TestContextTraceID(t *testing.T) {
-	info := &requestInfo{traceID: "abc", log: zap.NewNop()}
-	ctx := withRequestInfo(t.Context(), info)
-	if got := traceIDFrom(ctx); got != "abc" {
-		t.Errorf("traceIDFrom = %q", got)
-	}
-	if got := traceIDFrom(t.Context()); got != "" {
-		t.Errorf("traceIDFrom(no request) = %q", got)
-	}
-	fallback := zap.NewExample()
-	if loggerFrom(t.Context(), fallback) != fallback || loggerFrom(ctx, fallback) != info.log {
-		t.Error("loggerFrom picked the wrong logger")
-	}
-}

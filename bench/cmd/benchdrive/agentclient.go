@@ -55,14 +55,6 @@ func (a *agent) call(method, path string) ([]byte, error) {
 	return body, nil
 }
 
-func (a *agent) list() ([]api.HostAgentProcess, error) {
-	body, err := a.call(http.MethodGet, "")
-	if err != nil {
-		return nil, err
-	}
-	return decodeList(body)
-}
-
 func decodeList(body []byte) ([]api.HostAgentProcess, error) {
 	var env struct {
 		Data api.ProcessList `json:"data"`

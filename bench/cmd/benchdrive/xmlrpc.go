@@ -94,14 +94,6 @@ type svProcess struct {
 	PID         int
 }
 
-func (s *supervisor) processes() ([]svProcess, error) {
-	v, err := s.do("supervisor.getAllProcessInfo")
-	if err != nil {
-		return nil, err
-	}
-	return parseProcessInfos(v)
-}
-
 func parseProcessInfos(v any) ([]svProcess, error) {
 	arr, ok := v.([]any)
 	if !ok {
