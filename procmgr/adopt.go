@@ -3,6 +3,7 @@ package procmgr
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -14,21 +15,21 @@ import (
 
 // adoptRecorded takes over the instance the record names, if it is still
 // the same process: same boot, same pid, same start time.
-func (p *proc) adoptRecorded() {
+func (p *proc) adoptRecorded() *instance {
 	r := p.rec
 	if r.BootID != p.m.bootID {
 		p.log.Info("host rebooted since the record was written; not trusting its pid", zap.Int("pid", r.PID))
 		p.forgetIdentity()
-		return
+		return nil
 	}
 	in, err := adopt(p.m.ctx, p.m.fs, r.PID, r.StartTicks, r.Group)
 	if err != nil {
 		p.log.Info("recorded instance is gone", zap.Int("pid", r.PID), zap.Error(err))
 		p.forgetIdentity()
-		return
+		return nil
 	}
 	p.log.Info("adopted the recorded instance", zap.Int("pid", in.pid))
-	p.inst = in
+	return in
 }
 
 // forgetIdentity records that the recorded instance vanished while nobody
@@ -49,39 +50,25 @@ func newLaunchToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// adoptLaunched finds the process of a start that an agent killed at the
+// fromLaunch finds the process of a start that an agent killed at the
 // wrong moment forked but never recorded: the oldest process whose
 // environment carries the start's token (a shell's children inherit it,
 // and the shell, the one the agent started, is the oldest).
-func (p *proc) adoptLaunched() {
-	token := p.rec.Launch
-	p.rec.Launch = ""
-	stats, err := p.m.fs.AllStats()
-	if err != nil {
-		p.log.Warn("cannot look for an unrecorded start", zap.Error(err))
-		return
-	}
+func (p *proc) fromLaunch(token string) *instance {
 	kv := launchEnv + "=" + token
-	best, bestTicks := 0, uint64(0)
-	for _, st := range stats {
-		if st.State == 'Z' || (best != 0 && st.StartTicks >= bestTicks) {
-			continue
-		}
-		if ok, _ := p.m.fs.HasEnv(st.PID, kv); ok {
-			best, bestTicks = st.PID, st.StartTicks
-		}
-	}
-	if best == 0 {
-		return
-	}
-	in, err := adopt(p.m.ctx, p.m.fs, best, bestTicks, true)
+	pid, ticks, err := p.oldest(func(pid int) bool {
+		ok, _ := p.m.fs.HasEnv(pid, kv)
+		return ok
+	})
 	if err != nil {
-		return
+		return nil
+	}
+	in, err := adopt(p.m.ctx, p.m.fs, pid, ticks, true)
+	if err != nil {
+		return nil
 	}
 	p.log.Info("adopted a process whose start was not recorded", zap.Int("pid", in.pid))
-	p.inst = in
-	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
-	p.writePidFile(in.pid)
+	return in
 }
 
 // findExisting looks for an instance the agent did not start: through
@@ -124,9 +111,23 @@ func (p *proc) fromPidFile() (*instance, error) {
 
 // fromMatch adopts the oldest process whose command line matches.
 func (p *proc) fromMatch() (*instance, error) {
+	pid, ticks, err := p.oldest(p.matches)
+	if err != nil {
+		return nil, fmt.Errorf("match %s: %w", p.spec.Match, err)
+	}
+	return adopt(p.m.ctx, p.m.fs, pid, ticks, false)
+}
+
+// errNoneFound says no process passed oldest's test.
+var errNoneFound = errors.New("no such process")
+
+// oldest returns the pid and start ticks of the oldest live process for
+// which ok is true, never the agent itself nor a kernel thread. Each
+// process is tested only if it is older than the best so far.
+func (p *proc) oldest(ok func(pid int) bool) (int, uint64, error) {
 	stats, err := p.m.fs.AllStats()
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	self := os.Getpid()
 	best, bestTicks := 0, uint64(0)
@@ -137,14 +138,14 @@ func (p *proc) fromMatch() (*instance, error) {
 		if best != 0 && st.StartTicks >= bestTicks {
 			continue
 		}
-		if p.matches(st.PID) {
+		if ok(st.PID) {
 			best, bestTicks = st.PID, st.StartTicks
 		}
 	}
 	if best == 0 {
-		return nil, fmt.Errorf("no process matches %s", p.spec.Match)
+		return 0, 0, errNoneFound
 	}
-	return adopt(p.m.ctx, p.m.fs, best, bestTicks, false)
+	return best, bestTicks, nil
 }
 
 func (p *proc) matches(pid int) bool {

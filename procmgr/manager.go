@@ -159,17 +159,24 @@ func (m *Manager) load(spec Spec) (*proc, error) {
 		rec.ID, rec.UpdateTime = spec.ID, now
 	}
 	p.rec = rec
+	// The instance is the recorded one, else the child of a start that was
+	// never recorded, else one found through pid_file or match.
+	var in *instance
 	if rec.PID != 0 {
-		p.adoptRecorded()
-	} else if rec.Launch != "" {
-		p.adoptLaunched()
+		in = p.adoptRecorded()
 	}
-	if p.inst == nil {
-		if in := p.findExisting(); in != nil {
+	if in == nil && rec.Launch != "" {
+		in = p.fromLaunch(rec.Launch)
+	}
+	p.rec.Launch = ""
+	if in == nil {
+		if in = p.findExisting(); in != nil {
 			p.log.Info("adopted a running instance", zap.Int("pid", in.pid))
-			p.inst = in
-			p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, m.bootID, in.group
 		}
+	}
+	if in != nil {
+		p.inst = in
+		p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, m.bootID, in.group
 	}
 	if err := m.store.Put(p.rec); err != nil {
 		return nil, fmt.Errorf("process %s: %w", spec.Alias, err)
