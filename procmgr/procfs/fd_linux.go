@@ -11,24 +11,30 @@ import (
 // dirReaders are getdents buffers, shared by concurrent listings.
 var dirReaders = sync.Pool{New: func() any { return new(dirReader) }}
 
+// eachEntry opens dir and calls fn with its fd and the name of each of
+// its entries, read with getdents64 into a pooled buffer.
+func eachEntry(dir string, fn func(dfd int, name []byte)) error {
+	dfd, err := openAt(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return gone(&fs.PathError{Op: "open", Path: dir, Err: err})
+	}
+	defer unix.Close(dfd)
+	r := dirReaders.Get().(*dirReader)
+	defer dirReaders.Put(r)
+	return r.each(dfd, dir, func(name []byte) { fn(dfd, name) })
+}
+
 // socketLinks returns the socket inodes of the fd links in dir, unsorted:
 // the directory is read with getdents64 and each link with readlinkat
 // relative to it, into buffers that are reused. A link closed during the
 // scan is skipped.
 func socketLinks(dir string) ([]uint64, error) {
-	dfd, err := openAt(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY)
-	if err != nil {
-		return nil, gone(&fs.PathError{Op: "open", Path: dir, Err: err})
-	}
-	defer unix.Close(dfd)
-	r := dirReaders.Get().(*dirReader)
-	defer dirReaders.Put(r)
 	var inodes []uint64
 	var linkErr error
 	// "socket:[" and 20 digits fit; a longer target (a file's path) is
 	// cut short, which cannot make it look like a socket.
 	var link [64]byte
-	err = r.each(dfd, dir, func(name []byte) {
+	err := eachEntry(dir, func(dfd int, name []byte) {
 		if linkErr != nil {
 			return
 		}
@@ -67,15 +73,8 @@ func readlinkAt(dirfd int, name string, buf []byte) (int, error) {
 // is a socket and its inode. The agent holds two pidfds per process it
 // manages, so this is most of the fds a listing would otherwise read.
 func ownSockets(dir string) ([]uint64, error) {
-	dfd, err := openAt(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY)
-	if err != nil {
-		return nil, gone(&fs.PathError{Op: "open", Path: dir, Err: err})
-	}
-	defer unix.Close(dfd)
-	r := dirReaders.Get().(*dirReader)
-	defer dirReaders.Put(r)
 	var inodes []uint64
-	err = r.each(dfd, dir, func(name []byte) {
+	err := eachEntry(dir, func(_ int, name []byte) {
 		fd, ok := parseDec(name)
 		if !ok || fd > 1<<30 {
 			return
