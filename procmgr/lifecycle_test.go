@@ -27,9 +27,11 @@ func TestPidFileFollowsTheProcess(t *testing.T) {
 	if _, err := m.Stop(ctxT(t), "p"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("pid file still there after stop: %v", err)
-	}
+	// Removed right after the answer, which does not wait for it.
+	waitFor(t, "the pid file removed", func() bool {
+		_, err := os.Stat(path)
+		return os.IsNotExist(err)
+	})
 }
 
 func TestCrashLoopBacksOff(t *testing.T) {

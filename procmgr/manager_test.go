@@ -162,8 +162,14 @@ func TestStopSequences(t *testing.T) {
 			if got.LastExitCode == nil || *got.LastExitCode != tc.exitCode {
 				t.Errorf("lastExitCode = %v, want %d", got.LastExitCode, tc.exitCode)
 			}
-			rec, _, _ := h.store.Get("p")
-			if rec.Desired != state.DesiredStopped || rec.PID != 0 {
+			// The answer comes before the write of the exit (see
+			// TestStopAnswersBeforeRecordingTheExit); the write follows.
+			var rec state.Record
+			waitFor(t, "the stop recorded", func() bool {
+				rec, _, _ = h.store.Get("p")
+				return rec.PID == 0
+			})
+			if rec.Desired != state.DesiredStopped || rec.LastExitCode == nil || *rec.LastExitCode != tc.exitCode {
 				t.Errorf("record after stop = %+v", rec)
 			}
 		})
@@ -530,4 +536,94 @@ func mustTicks(t *testing.T, pid int) uint64 {
 		t.Fatal(err)
 	}
 	return st.StartTicks
+}
+
+// cuttingStore is a store whose writes can be cut off, as if the agent
+// were killed: once cut, a write blocks until released and never lands.
+type cuttingStore struct {
+	*state.Memory
+	mu      sync.Mutex
+	pass    int           // writes still let through before the cut; -1: no cut
+	held    chan struct{} // closed when a write is held at the cut
+	release chan struct{} // closed to let held writes return (unwritten)
+}
+
+func (s *cuttingStore) Put(r state.Record) error {
+	s.mu.Lock()
+	cut := s.pass == 0
+	if s.pass > 0 {
+		s.pass--
+	}
+	s.mu.Unlock()
+	if !cut {
+		return s.Memory.Put(r)
+	}
+	select {
+	case <-s.held:
+	default:
+		close(s.held)
+	}
+	<-s.release
+	return errors.New("killed before the write")
+}
+
+// TestStopAnswersBeforeRecordingTheExit: the stop is answered once the
+// process is gone, without waiting for the write of how it ended; an
+// agent killed before that write records the stop with an unknown exit
+// on its next start, and starts nothing.
+func TestStopAnswersBeforeRecordingTheExit(t *testing.T) {
+	cs := &cuttingStore{Memory: state.NewMemory(), pass: -1,
+		held: make(chan struct{}), release: make(chan struct{})}
+	outDir := t.TempDir()
+	open := func() *Manager {
+		m, err := New(Options{Store: cs, OutputDir: outDir, PidDir: filepath.Join(outDir, "run"),
+			Logger: zaptest.NewLogger(t)}, []Spec{spec("p", "sleep 1000")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := open()
+	s := mustStart(t, m, "p")
+	t.Cleanup(func() { syscall.Kill(s.PID, syscall.SIGKILL) })
+
+	cs.mu.Lock()
+	cs.pass = 1 // the desired state lands; the next write is cut
+	cs.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := m.Stop(ctx, "p")
+	if err != nil {
+		close(cs.release)
+		m.Close()
+		t.Fatalf("stop waited for the write of the exit: %v", err)
+	}
+	if got.Running || alive(s.PID) {
+		t.Fatalf("stop answered %+v while pid %d alive=%v", got, s.PID, alive(s.PID))
+	}
+	select {
+	case <-cs.held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exit was never written")
+	}
+	close(cs.release) // the agent dies; the held write never lands
+	m.Close()
+
+	rec, _, err := cs.Memory.Get("p")
+	if err != nil || rec.Desired != state.DesiredStopped || rec.PID != s.PID {
+		t.Fatalf("record before the next start: %+v, %v; want desired stopped, pid %d", rec, err, s.PID)
+	}
+	cs.mu.Lock()
+	cs.pass = -1
+	cs.mu.Unlock()
+	m = open()
+	defer m.Close()
+	time.Sleep(300 * time.Millisecond) // time for a wrong autostart
+	after, _ := m.Snapshot("p")
+	if after.Running || after.PID != 0 || after.Desired != state.DesiredStopped || after.LastExitCode != nil {
+		t.Errorf("after the agent restart: %+v; want stopped, no pid, exit unknown", after)
+	}
+	if rec, _, _ := cs.Memory.Get("p"); rec.PID != 0 {
+		t.Errorf("record after the agent restart still names pid %d", rec.PID)
+	}
 }

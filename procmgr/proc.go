@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -408,11 +409,25 @@ func (p *proc) onGone(err error) {
 	p.disarm()
 	p.inst = nil
 	in.release()
-	p.clearIdentity(in.status)
+	p.forget(in.status)
 	p.phase = phaseStopped
-	p.log.Info("stopped", zap.Int("pid", in.pid), zap.Int("status", in.status))
 	p.stopEnded(nil)
+	// The caller waits for the process to be gone, and it is: answer now,
+	// then write down how it ended. Only the desired state must be on
+	// disk before acting on it (it was, before the signal). An agent
+	// killed between the answer and the write below finds the recorded
+	// pid gone (or reused, with another start time), adopts nothing, and
+	// records the stop with an unknown exit status: the same outcome,
+	// less the status. This takes an fsync (about half a millisecond)
+	// off every stop.
 	p.replyStop(result{snap: p.snapshot()})
+	// Let the waiters run before the write: otherwise the runtime parks
+	// them until a thread is woken for them, about 0.1 ms here, while
+	// this goroutine sits in fdatasync.
+	runtime.Gosched()
+	p.log.Info("stopped", zap.Int("pid", in.pid), zap.Int("status", in.status))
+	p.save()
+	p.removePidFile()
 	if p.startAfterStop {
 		p.startAfterStop = false
 		p.beginStart()
@@ -449,6 +464,14 @@ func (p *proc) afterExit() {
 // clearIdentity records that no instance runs, with its exit status
 // (-1: unknown).
 func (p *proc) clearIdentity(status int) {
+	p.forget(status)
+	p.save()
+	p.removePidFile()
+}
+
+// forget changes the record, in memory only, to say that no instance
+// runs, with its exit status (-1: unknown).
+func (p *proc) forget(status int) {
 	now := time.Now()
 	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = 0, 0, "", false
 	if status >= 0 {
@@ -458,8 +481,6 @@ func (p *proc) clearIdentity(status int) {
 		p.rec.LastExitCode = nil
 	}
 	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
-	p.save()
-	p.removePidFile()
 }
 
 // stopEnded reports a finished stop sequence to the manager's OnStop.
