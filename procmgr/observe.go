@@ -25,8 +25,14 @@ import (
 // as much, with six times the allocations, as reading the one Uid line;
 // the files read and the facts reported are the same.
 type Observation struct {
-	fs         procfs.FS
-	stats      map[int]procfs.Stat
+	fs procfs.FS
+	// stats holds every process's stat when the tree came from the stat
+	// files (a kernel without PIDFD_GET_INFO); it is nil when it came
+	// from pidfds, and facts reads the stat of each process it reports.
+	stats map[int]procfs.Stat
+	// ruid holds every process's real uid when the tree came from
+	// pidfds; nil otherwise, and facts reads /proc/PID/status.
+	ruid       map[int]int
 	tree       *procfs.Tree
 	sockets    procfs.SocketTable
 	socketsErr error
@@ -56,15 +62,30 @@ func Observe(fsys procfs.FS) (*Observation, error) {
 		fsys = procfs.Default
 	}
 	o := &Observation{fs: fsys, At: time.Now()}
-	all, err := fsys.AllStats()
-	if err != nil {
+	// Every process on the host is visited to find the managed ones'
+	// descendants and groups; pidfds answer that in a third of the time
+	// the stat files take (procfs.AllKin), where the kernel has them.
+	kin, err := fsys.AllKin()
+	switch {
+	case errors.Is(err, procfs.ErrNoPidfdInfo):
+		all, err := fsys.AllStats()
+		if err != nil {
+			return nil, err
+		}
+		o.stats = make(map[int]procfs.Stat, len(all))
+		for _, st := range all {
+			o.stats[st.PID] = st
+		}
+		kin = procfs.KinOf(all)
+	case err != nil:
 		return nil, err
+	default:
+		o.ruid = make(map[int]int, len(kin))
+		for _, k := range kin {
+			o.ruid[k.PID] = k.RUID
+		}
 	}
-	o.stats = make(map[int]procfs.Stat, len(all))
-	for _, st := range all {
-		o.stats[st.PID] = st
-	}
-	o.tree = procfs.NewTree(all)
+	o.tree = procfs.NewTree(kin)
 	o.sockets, o.socketsErr = fsys.Sockets()
 	o.sinceBoot, o.bootErr = procfs.SinceBoot()
 	return o, nil
@@ -105,7 +126,7 @@ func (o *Observation) FactsOf(targets []Target) []Facts {
 // processes it manages, and their ports are theirs.
 func (o *Observation) AgentFacts(pid int, ticks uint64) Facts {
 	return o.facts(pid, ticks, func(pid int) []int {
-		if o.stats[pid].PGRP == pid {
+		if o.tree.Leads(pid) {
 			return o.tree.Group(pid)
 		}
 		return []int{pid}
@@ -113,7 +134,7 @@ func (o *Observation) AgentFacts(pid int, ticks uint64) Facts {
 }
 
 func (o *Observation) facts(pid int, ticks uint64, family func(int) []int) Facts {
-	st, ok := o.stats[pid]
+	st, ok := o.stat(pid)
 	if !ok || st.State == 'Z' || (ticks != 0 && st.StartTicks != ticks) {
 		return Facts{}
 	}
@@ -124,11 +145,24 @@ func (o *Observation) facts(pid int, ticks uint64, family func(int) []int) Facts
 	if cmdline, err := o.fs.CommandLine(pid); err == nil {
 		f.Cmdline = cmdline
 	}
-	if uid, err := o.fs.RealUID(pid); err == nil {
+	if uid, ok := o.ruid[pid]; ok {
+		f.User = userName(uint32(uid))
+	} else if uid, err := o.fs.RealUID(pid); err == nil {
 		f.User = userName(uint32(uid))
 	}
 	f.Ports, f.PortsKnown = o.ports(family(pid))
 	return f
+}
+
+// stat returns the stat of pid: the one read with the tree, or a fresh
+// read when the tree came from pidfds.
+func (o *Observation) stat(pid int) (procfs.Stat, bool) {
+	if o.stats != nil {
+		st, ok := o.stats[pid]
+		return st, ok
+	}
+	st, err := o.fs.Stat(pid)
+	return st, err == nil
 }
 
 func (o *Observation) ports(members []int) ([]uint16, bool) {

@@ -22,6 +22,9 @@ import (
 type FS struct {
 	// Root is where procfs is mounted; empty means "/proc".
 	Root string
+	// NoPidfd makes AllKin fail with ErrNoPidfdInfo, as on a kernel
+	// before Linux 6.13, so that tests take older kernels' path on any.
+	NoPidfd bool
 }
 
 // Default is the host's procfs.

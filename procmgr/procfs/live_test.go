@@ -193,7 +193,7 @@ func TestLiveAllStatsAndTree(t *testing.T) {
 		}
 	}
 
-	tree := NewTree(stats)
+	tree := NewTree(KinOf(stats))
 	family := []int{shPID, inGroup, ownGroup, sibling.Process.Pid}
 	slices.Sort(family)
 	group := []int{shPID, inGroup, sibling.Process.Pid}

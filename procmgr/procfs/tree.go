@@ -3,22 +3,22 @@ package procfs
 import "slices"
 
 // Tree answers questions about the parent/child and process-group relations
-// of a snapshot of processes (from AllStats). Build one per listing: it does
-// not change when processes come and go.
+// of a snapshot of processes (from AllKin, or KinOf(AllStats)). Build one
+// per listing: it does not change when processes come and go.
 type Tree struct {
 	children map[int][]int // ppid -> pids, sorted
 	groups   map[int][]int // pgrp -> pids, sorted
 	pgrp     map[int]int   // pid -> pgrp
 }
 
-// NewTree indexes stats. It does not keep stats.
-func NewTree(stats []Stat) *Tree {
+// NewTree indexes kin. It does not keep kin.
+func NewTree(kin []Kin) *Tree {
 	t := &Tree{
 		children: make(map[int][]int),
 		groups:   make(map[int][]int),
-		pgrp:     make(map[int]int, len(stats)),
+		pgrp:     make(map[int]int, len(kin)),
 	}
-	for _, s := range stats {
+	for _, s := range kin {
 		t.children[s.PPID] = append(t.children[s.PPID], s.PID)
 		t.groups[s.PGRP] = append(t.groups[s.PGRP], s.PID)
 		t.pgrp[s.PID] = s.PGRP
@@ -63,6 +63,12 @@ func (t *Tree) Group(pgid int) []int {
 	return slices.Clone(t.groups[pgid])
 }
 
+// Leads reports whether pid leads its process group.
+func (t *Tree) Leads(pid int) bool {
+	g, ok := t.pgrp[pid]
+	return ok && g == pid
+}
+
 // Family returns pid, its descendants and, when pid leads a process
 // group, the members of that group, each once, sorted: the processes whose
 // ports count as pid's. A descendant that moved to another group (setsid,
@@ -72,8 +78,8 @@ func (t *Tree) Group(pgid int) []int {
 // it is not added.
 func (t *Tree) Family(pid int) []int {
 	out := append(t.Descendants(pid), pid)
-	if g, ok := t.pgrp[pid]; ok && g == pid {
-		out = append(out, t.groups[g]...)
+	if t.Leads(pid) {
+		out = append(out, t.groups[pid]...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

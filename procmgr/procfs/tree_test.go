@@ -10,7 +10,7 @@ func TestTree(t *testing.T) {
 	//                        │                       └─ daemon(202, setsid: group 202)
 	//                        └─ helper(210, setpgid into group 200)
 	// kthreadd(2, group 0) ── kworker(3, group 0)
-	stats := []Stat{
+	kin := []Kin{
 		{PID: 1, PPID: 0, PGRP: 1},
 		{PID: 2, PPID: 0, PGRP: 0},
 		{PID: 3, PPID: 2, PGRP: 0},
@@ -21,7 +21,7 @@ func TestTree(t *testing.T) {
 		{PID: 202, PPID: 200, PGRP: 202},
 		{PID: 210, PPID: 100, PGRP: 200},
 	}
-	tree := NewTree(stats)
+	tree := NewTree(kin)
 	tests := []struct {
 		name string
 		got  []int
@@ -51,7 +51,7 @@ func TestTree(t *testing.T) {
 }
 
 func TestTreeResultsAreCopies(t *testing.T) {
-	tree := NewTree([]Stat{{PID: 5, PGRP: 5}, {PID: 6, PPID: 5, PGRP: 5}})
+	tree := NewTree([]Kin{{PID: 5, PGRP: 5}, {PID: 6, PPID: 5, PGRP: 5}})
 	g := tree.Group(5)
 	g[0] = 42
 	if got := tree.Group(5); !slices.Equal(got, []int{5, 6}) {
@@ -68,7 +68,7 @@ func TestTreeCycle(t *testing.T) {
 	// A snapshot taken while pid 5 exited and was reused by a child of 6,
 	// whose parent was the old 5: 5 -> 6 -> 5. It must end, and pid is not
 	// its own descendant.
-	tree := NewTree([]Stat{{PID: 5, PPID: 6, PGRP: 5}, {PID: 6, PPID: 5, PGRP: 5}, {PID: 7, PPID: 6, PGRP: 7}})
+	tree := NewTree([]Kin{{PID: 5, PPID: 6, PGRP: 5}, {PID: 6, PPID: 5, PGRP: 5}, {PID: 7, PPID: 6, PGRP: 7}})
 	if got, want := tree.Descendants(5), []int{6, 7}; !slices.Equal(got, want) {
 		t.Errorf("Descendants(5) = %v, want %v", got, want)
 	}
@@ -78,7 +78,7 @@ func TestTreeCycle(t *testing.T) {
 }
 
 func TestTreeDuplicatePID(t *testing.T) {
-	tree := NewTree([]Stat{{PID: 5, PPID: 1, PGRP: 5}, {PID: 5, PPID: 1, PGRP: 5}})
+	tree := NewTree([]Kin{{PID: 5, PPID: 1, PGRP: 5}, {PID: 5, PPID: 1, PGRP: 5}})
 	if got := tree.Descendants(1); !slices.Equal(got, []int{5}) {
 		t.Errorf("Descendants(1) = %v, want [5]", got)
 	}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package procfs
+
+// AllKin needs Linux's pidfds; elsewhere the caller reads stat files.
+func (fs FS) AllKin() ([]Kin, error) { return nil, ErrNoPidfdInfo }
