@@ -189,3 +189,52 @@ func TestAdoptsAStartTheAgentDidNotRecord(t *testing.T) {
 		t.Errorf("record after adoption: %+v", rec)
 	}
 }
+
+// TestBackoffResetsAfterAStableRun: restarts of a crash loop come later
+// and later, but a run that lasted Backoff.Stable counts as healthy, and
+// the restart after it comes after Backoff.Min again, not after the
+// doubled delay.
+func TestBackoffResetsAfterAStableRun(t *testing.T) {
+	h := newHarness(t)
+	h.backoff = Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second, Stable: time.Second}
+	dir := t.TempDir()
+	count, starts := filepath.Join(dir, "count"), filepath.Join(dir, "starts")
+	// Runs 1-3 crash at once; run 4 lasts 1.5 s (stable), then crashes.
+	sp := spec("p", `sh -c 'n=$(($(cat `+count+` 2>/dev/null || echo 0) + 1)); echo $n > `+count+
+		`; date +%s%N >> `+starts+`; [ $n -eq 4 ] && sleep 1.5; exit 3'`)
+	sp.Autorestart = true
+	sp.StartWait = 50 * time.Millisecond
+	m := h.open(sp)
+	if _, err := m.Start(ctxT(t), "p"); err == nil {
+		t.Fatal("start of a crashing process succeeded")
+	}
+	var at []time.Time
+	waitFor(t, "five starts", func() bool {
+		b, _ := os.ReadFile(starts)
+		at = at[:0]
+		for _, f := range strings.Fields(string(b)) {
+			ns, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				return false
+			}
+			at = append(at, time.Unix(0, ns))
+		}
+		return len(at) >= 5
+	})
+	if _, err := m.Stop(ctxT(t), "p"); err != nil {
+		t.Fatal(err)
+	}
+	// Delays after each exit: 200, 400, 800 ms while crashing; after the
+	// stable run 200 ms again, where the doubling would give 1.6 s.
+	gaps := []time.Duration{at[1].Sub(at[0]), at[2].Sub(at[1]), at[3].Sub(at[2]), at[4].Sub(at[3]) - 1500*time.Millisecond}
+	t.Logf("delays before restarts 2-5: %v", gaps)
+	if !(gaps[0] < gaps[1] && gaps[1] < gaps[2]) {
+		t.Errorf("delays %v: the crash loop's should grow", gaps[:3])
+	}
+	if gaps[2] < 700*time.Millisecond {
+		t.Errorf("third delay %v, want about 800 ms", gaps[2])
+	}
+	if gaps[3] >= time.Second {
+		t.Errorf("delay after a stable run %v, want about 200 ms (1.6 s without the reset)", gaps[3])
+	}
+}

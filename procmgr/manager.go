@@ -43,6 +43,8 @@ type Options struct {
 	// its error (nil, or one wrapping ErrSurvivedKill). It runs on the
 	// process's goroutine and must not block.
 	OnStop func(alias string, took time.Duration, err error)
+	// Backoff paces automatic restarts; zero fields take DefaultBackoff's.
+	Backoff Backoff
 }
 
 // ErrUnknownProcess is returned for an alias the manager does not manage.
@@ -61,6 +63,7 @@ type Manager struct {
 	bootID        string
 	log           *zap.Logger
 	onStop        func(alias string, took time.Duration, err error)
+	backoff       Backoff
 
 	// mu guards procs and order, which change only on Update (a reload);
 	// request paths take the read lock just long enough to find a proc.
@@ -97,7 +100,8 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 	m := &Manager{
 		ctx: ctx, cancel: cancel, store: opts.Store, fs: opts.FS, outputDir: opts.OutputDir,
 		outputMaxSize: opts.OutputMaxSize, outputBackups: opts.OutputBackups, pidDir: opts.PidDir,
-		bootID: bootID, log: opts.Logger, onStop: opts.OnStop, procs: make(map[string]*proc, len(specs)),
+		bootID: bootID, log: opts.Logger, onStop: opts.OnStop, backoff: opts.Backoff.orDefault(),
+		procs: make(map[string]*proc, len(specs)),
 	}
 	seen := map[string]bool{}
 	var loaded []*proc

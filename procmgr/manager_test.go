@@ -27,6 +27,7 @@ type harness struct {
 	store         *state.Memory
 	outDir        string
 	outputMaxSize int64
+	backoff       Backoff
 	m             *Manager
 }
 
@@ -43,7 +44,7 @@ func (h *harness) open(specs ...Spec) *Manager {
 		h.m.Close()
 	}
 	m, err := New(Options{Store: h.store, OutputDir: h.outDir, PidDir: filepath.Join(h.outDir, "run"),
-		OutputMaxSize: h.outputMaxSize, Logger: zaptest.NewLogger(h.t)}, specs)
+		OutputMaxSize: h.outputMaxSize, Backoff: h.backoff, Logger: zaptest.NewLogger(h.t)}, specs)
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}

@@ -447,13 +447,14 @@ func (p *proc) afterExit() {
 	if p.rec.Desired != state.DesiredStarted || !p.spec.Autorestart {
 		return
 	}
-	if p.lastRun >= stableRun {
+	b := p.m.backoff
+	if p.lastRun >= b.Stable {
 		p.backoff = 0
 	}
 	if p.backoff == 0 {
-		p.backoff = backoffMin
+		p.backoff = b.Min
 	} else {
-		p.backoff = min(2*p.backoff, backoffMax)
+		p.backoff = min(2*p.backoff, b.Max)
 	}
 	p.lastRun = 0
 	p.phase = phaseBackoff

@@ -36,10 +36,27 @@ type Spec struct {
 // can outlive SIGKILL, and the API answers 40013 instead of hanging.
 const KillWait = 5 * time.Second
 
-// Back-off of automatic restarts: doubling from backoffMin to backoffMax,
-// reset once a run has lasted stableRun.
-const (
-	backoffMin = time.Second
-	backoffMax = time.Minute
-	stableRun  = time.Minute
-)
+// Backoff paces the automatic restarts of a process that keeps exiting:
+// the first comes Min after the exit, each next one twice as late as the
+// one before, at most Max; a run that lasted Stable starts again from Min.
+// Zero fields take DefaultBackoff's.
+type Backoff struct {
+	Min, Max, Stable time.Duration
+}
+
+// DefaultBackoff: a crash loop costs one start a minute once it has gone
+// on for a few minutes, and a process that ran a minute counts as healthy.
+var DefaultBackoff = Backoff{Min: time.Second, Max: time.Minute, Stable: time.Minute}
+
+func (b Backoff) orDefault() Backoff {
+	if b.Min <= 0 {
+		b.Min = DefaultBackoff.Min
+	}
+	if b.Max <= 0 {
+		b.Max = DefaultBackoff.Max
+	}
+	if b.Stable <= 0 {
+		b.Stable = DefaultBackoff.Stable
+	}
+	return b
+}
