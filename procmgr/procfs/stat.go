@@ -81,7 +81,10 @@ func ParseStat(b []byte) (Stat, error) {
 // Stat reads and parses Root/PID/stat. The error wraps fs.ErrNotExist when
 // the process is gone. A zombie still has a stat file; its State is 'Z'.
 func (fs FS) Stat(pid int) (Stat, error) {
-	s, _, err := fs.stat(pid, nil)
+	bp := getBuf()
+	defer putBuf(bp)
+	s, b, err := fs.stat(pid, *bp)
+	*bp = b
 	return s, err
 }
 
