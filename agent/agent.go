@@ -195,14 +195,15 @@ func (a *Agent) List(ctx context.Context) ([]api.HostAgentProcess, error) {
 
 // list observes the processes once and builds their records.
 func (a *Agent) list() ([]api.HostAgentProcess, error) {
-	obs, err := procmgr.Observe(a.fs)
-	if err != nil {
-		return nil, fmt.Errorf("observe processes: %w", err)
-	}
 	a.mu.RLock()
 	ids := a.ids
 	a.mu.RUnlock()
-	vs := a.views(ids, obs)
+	vs, targets := a.views(ids)
+	obs, facts, err := procmgr.ObserveFacts(a.fs, targets)
+	if err != nil {
+		return nil, fmt.Errorf("observe processes: %w", err)
+	}
+	withFacts(vs, facts)
 	out := make([]api.HostAgentProcess, len(vs))
 	for i, v := range vs {
 		out[i] = a.record(v, obs.At)

@@ -20,9 +20,9 @@ type view struct {
 }
 
 // views takes the entry and snapshot of each of ids (skipping those a
-// reload removed since), then reads the facts of the running ones from
-// obs, all at once (FactsOf spreads the reads over the cores).
-func (a *Agent) views(ids []int64, obs *procmgr.Observation) []view {
+// reload removed since) and returns them with the observation's targets:
+// one per running process, in the order of the views.
+func (a *Agent) views(ids []int64) ([]view, []procmgr.Target) {
 	vs := make([]view, 0, len(ids))
 	var targets []procmgr.Target
 	for _, id := range ids {
@@ -35,13 +35,17 @@ func (a *Agent) views(ids []int64, obs *procmgr.Observation) []view {
 			targets = append(targets, target(e, s))
 		}
 	}
-	facts := obs.FactsOf(targets)
+	return vs, targets
+}
+
+// withFacts gives each running view its facts, which are in the order of
+// the targets views returned.
+func withFacts(vs []view, facts []procmgr.Facts) {
 	for i := range vs {
 		if vs[i].s.Running {
 			vs[i].facts, facts = &facts[0], facts[1:]
 		}
 	}
-	return vs
 }
 
 // target is what the observation is asked of a running process. The

@@ -58,19 +58,57 @@ type Facts struct {
 
 // Observe takes the process table and the socket tables once.
 func Observe(fsys procfs.FS) (*Observation, error) {
+	o := newObservation(fsys)
+	if err := o.scan(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// ObserveFacts is Observe followed by FactsOf(targets), in less time: what
+// each target needs beyond the pass over the host (its stat and command
+// line) is read on the other cores while that pass runs, instead of after
+// it. A listing of 100 processes otherwise waited about 0.9 ms, a quarter
+// of its time, for the pass alone on one core.
+func ObserveFacts(fsys procfs.FS, targets []Target) (*Observation, []Facts, error) {
+	o := newObservation(fsys)
+	own := make([]ownFacts, len(targets))
+	var err error
+	// Item 0 is the pass, taken first; whichever core is free takes the
+	// next item, so that the one done with the pass joins the rest.
+	parallel.For(len(targets)+1, 2, func(i int) {
+		if i == 0 {
+			err = o.scan()
+			return
+		}
+		t := targets[i-1]
+		own[i-1] = o.readOwn(t.PID, t.Ticks, false)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, o.finishAll(targets, own), nil
+}
+
+func newObservation(fsys procfs.FS) *Observation {
 	if fsys.Root == "" {
 		fsys = procfs.Default
 	}
-	o := &Observation{fs: fsys, At: time.Now()}
+	return &Observation{fs: fsys, At: time.Now()}
+}
+
+// scan is the pass over the host: every process's place in the tree, and
+// the socket tables.
+func (o *Observation) scan() error {
 	// Every process on the host is visited to find the managed ones'
 	// descendants and groups; pidfds answer that in a third of the time
 	// the stat files take (procfs.AllKin), where the kernel has them.
-	kin, err := fsys.AllKin()
+	kin, err := o.fs.AllKin()
 	switch {
 	case errors.Is(err, procfs.ErrNoPidfdInfo):
-		all, err := fsys.AllStats()
+		all, err := o.fs.AllStats()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		o.stats = make(map[int]procfs.Stat, len(all))
 		for _, st := range all {
@@ -78,7 +116,7 @@ func Observe(fsys procfs.FS) (*Observation, error) {
 		}
 		kin = procfs.KinOf(all)
 	case err != nil:
-		return nil, err
+		return err
 	default:
 		o.ruid = make(map[int]int, len(kin))
 		for _, k := range kin {
@@ -86,15 +124,15 @@ func Observe(fsys procfs.FS) (*Observation, error) {
 		}
 	}
 	o.tree = procfs.NewTree(kin)
-	o.sockets, o.socketsErr = fsys.Sockets()
+	o.sockets, o.socketsErr = o.fs.Sockets()
 	o.sinceBoot, o.bootErr = procfs.SinceBoot()
-	return o, nil
+	return nil
 }
 
 // Facts returns what the observation knows of the process pid that
 // started at ticks; ticks 0 accepts any start time.
 func (o *Observation) Facts(pid int, ticks uint64) Facts {
-	return o.facts(pid, ticks, o.tree.Family)
+	return o.finish(pid, o.readOwn(pid, ticks, true), o.tree.Family)
 }
 
 // Target names a process whose facts a listing wants.
@@ -109,13 +147,22 @@ type Target struct {
 // The reads are spread over the cores: each is a system call that keeps
 // one busy, and a listing of many processes makes thousands.
 func (o *Observation) FactsOf(targets []Target) []Facts {
+	own := make([]ownFacts, len(targets))
+	parallel.For(len(targets), 8, func(i int) {
+		own[i] = o.readOwn(targets[i].PID, targets[i].Ticks, true)
+	})
+	return o.finishAll(targets, own)
+}
+
+// finishAll completes the facts of targets, whose ownFacts are read.
+func (o *Observation) finishAll(targets []Target, own []ownFacts) []Facts {
 	out := make([]Facts, len(targets))
 	parallel.For(len(targets), 8, func(i int) {
 		t := targets[i]
 		if t.Agent {
-			out[i] = o.AgentFacts(t.PID, t.Ticks)
+			out[i] = o.finish(t.PID, own[i], o.agentFamily)
 		} else {
-			out[i] = o.Facts(t.PID, t.Ticks)
+			out[i] = o.finish(t.PID, own[i], o.tree.Family)
 		}
 	})
 	return out
@@ -125,25 +172,56 @@ func (o *Observation) FactsOf(targets []Target) []Facts {
 // its group's, when it leads one), not its descendants': they are the
 // processes it manages, and their ports are theirs.
 func (o *Observation) AgentFacts(pid int, ticks uint64) Facts {
-	return o.facts(pid, ticks, func(pid int) []int {
-		if o.tree.Leads(pid) {
-			return o.tree.Group(pid)
-		}
-		return []int{pid}
-	})
+	return o.finish(pid, o.readOwn(pid, ticks, true), o.agentFamily)
 }
 
-func (o *Observation) facts(pid int, ticks uint64, family func(int) []int) Facts {
-	st, ok := o.stat(pid)
+func (o *Observation) agentFamily(pid int) []int {
+	if o.tree.Leads(pid) {
+		return o.tree.Group(pid)
+	}
+	return []int{pid}
+}
+
+// ownFacts are a process's facts that need nothing from the pass over the
+// host: read for each listed process, in parallel with that pass.
+type ownFacts struct {
+	alive      bool // it exists, is no zombie, and started at the ticks asked for
+	startTicks uint64
+	cmdline    string
+}
+
+// readOwn reads the ownFacts of pid. With scanned, the pass is done and
+// the stat it read, if it read stat files, is used; without, the pass may
+// be running and stat is read afresh.
+func (o *Observation) readOwn(pid int, ticks uint64, scanned bool) ownFacts {
+	var st procfs.Stat
+	var ok bool
+	if scanned && o.stats != nil {
+		st, ok = o.stats[pid]
+	} else {
+		var err error
+		st, err = o.fs.Stat(pid)
+		ok = err == nil
+	}
 	if !ok || st.State == 'Z' || (ticks != 0 && st.StartTicks != ticks) {
+		return ownFacts{}
+	}
+	own := ownFacts{alive: true, startTicks: st.StartTicks}
+	if cmdline, err := o.fs.CommandLine(pid); err == nil {
+		own.cmdline = cmdline
+	}
+	return own
+}
+
+// finish completes the facts of pid from its ownFacts and the pass: its
+// user and the ports of its family.
+func (o *Observation) finish(pid int, own ownFacts, family func(int) []int) Facts {
+	if !own.alive {
 		return Facts{}
 	}
-	f := Facts{Alive: true}
+	f := Facts{Alive: true, Cmdline: own.cmdline}
 	if o.bootErr == nil {
-		f.Elapsed = procfs.ElapsedAt(o.sinceBoot, st.StartTicks)
-	}
-	if cmdline, err := o.fs.CommandLine(pid); err == nil {
-		f.Cmdline = cmdline
+		f.Elapsed = procfs.ElapsedAt(o.sinceBoot, own.startTicks)
 	}
 	if uid, ok := o.ruid[pid]; ok {
 		f.User = userName(uint32(uid))
@@ -152,17 +230,6 @@ func (o *Observation) facts(pid int, ticks uint64, family func(int) []int) Facts
 	}
 	f.Ports, f.PortsKnown = o.ports(family(pid))
 	return f
-}
-
-// stat returns the stat of pid: the one read with the tree, or a fresh
-// read when the tree came from pidfds.
-func (o *Observation) stat(pid int) (procfs.Stat, bool) {
-	if o.stats != nil {
-		st, ok := o.stats[pid]
-		return st, ok
-	}
-	st, err := o.fs.Stat(pid)
-	return st, err == nil
 }
 
 func (o *Observation) ports(members []int) ([]uint16, bool) {

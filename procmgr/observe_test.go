@@ -60,6 +60,24 @@ func TestObserveFacts(t *testing.T) {
 			if g := o.Facts(s.PID, s.StartTicks+1); g.Alive || g.Cmdline != "" {
 				t.Errorf("facts for a recycled pid: %+v", g)
 			}
+			// ObserveFacts, which reads the targets while it scans the
+			// host, says the same as Observe then FactsOf.
+			_, all, err := ObserveFacts(fsys, []Target{
+				{PID: s.PID, Ticks: s.StartTicks}, {PID: s.PID, Ticks: s.StartTicks + 1}, {PID: os.Getpid(), Agent: true},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := all[0]; !g.Alive || g.Cmdline != f.Cmdline || g.User != f.User || !slices.Equal(g.Ports, f.Ports) ||
+				g.PortsKnown != f.PortsKnown || (g.Elapsed-f.Elapsed).Abs() > time.Second {
+				t.Errorf("ObserveFacts: %+v; Facts: %+v", g, f)
+			}
+			if all[1].Alive {
+				t.Errorf("ObserveFacts of a recycled pid: %+v", all[1])
+			}
+			if self := all[2]; !self.Alive || len(self.Ports) != 0 {
+				t.Errorf("ObserveFacts of the agent: %+v; its managed child's ports must not count", self)
+			}
 		})
 	}
 }
