@@ -35,41 +35,78 @@ type instance struct {
 }
 
 // spawn starts cmd as a new instance in its own session.
+//
+// The child's pidfd comes from clone itself (SysProcAttr.PidFD), so it
+// names the child from its first instant. Go's os.Process keeps a
+// duplicate for its Wait and Signal, which this package does not use:
+// it is released, and the child is reaped here, which halves the agent's
+// fds (one per managed process instead of two: fewer to scan when the
+// agent lists its own ports). Without pidfds (Linux before 5.3), the
+// exit is awaited with cmd.Wait, a thread blocked per child.
 func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	pidfd := -1
+	cmd.SysProcAttr.PidFD = &pidfd
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	pid := cmd.Process.Pid
 	in := &instance{pid: pid, group: true, child: true, started: time.Now(), exited: make(chan struct{}), status: -1}
-	// Until Wait below reaps it, the child holds its pid: the pidfd and the
-	// start time read now both belong to it, even if it has already exited.
-	if f, err := pidfdOpen(pid); err == nil {
-		in.pidfd = f
-	}
+	// Until it is reaped, the child holds its pid: the start time read
+	// now is its own, even if it has already exited.
 	if st, err := fs.Stat(pid); err == nil {
 		in.ticks = st.StartTicks
 	}
+	if pidfd < 0 {
+		go func() {
+			in.status = waitStatus(cmd.Wait())
+			close(in.exited)
+		}()
+		return in, nil
+	}
+	in.pidfd = os.NewFile(uintptr(pidfd), fmt.Sprintf("pidfd:%d", pid))
+	cmd.Process.Release()
 	go func() {
-		// The exit is awaited through the pidfd, parked in the runtime's
-		// poller; cmd.Wait alone would block an OS thread in waitid for
-		// the whole life of the child (a thread, and its stacks, per
-		// managed process). Once the pidfd is readable, Wait only reaps.
-		if in.pidfd != nil {
-			_ = waitExit(context.Background(), in.pidfd)
-		}
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-			in.status = 0
-		case errors.As(err, &ee):
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
-				in.status = exitStatus(ws)
-			}
-		}
+		// Parked in the runtime's poller until the child exits, without
+		// a thread of its own; then wait4 only reaps the zombie, which
+		// holds the pid until then, so it cannot be anybody else.
+		_ = waitExit(context.Background(), in.pidfd)
+		in.status = reap(pid)
 		close(in.exited)
 	}()
 	return in, nil
+}
+
+// waitStatus is the exit status that cmd.Wait's error says.
+func waitStatus(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+			return exitStatus(ws)
+		}
+	}
+	return -1
+}
+
+// reap waits for the child pid, which has exited, and returns its exit
+// status (-1 when wait4 fails, which only a bug here could cause).
+func reap(pid int) int {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return -1
+		}
+		return exitStatus(ws)
+	}
 }
 
 // adopt takes over a running process that this agent process did not

@@ -628,3 +628,52 @@ func TestStopAnswersBeforeRecordingTheExit(t *testing.T) {
 		t.Errorf("record after the agent restart still names pid %d", rec.PID)
 	}
 }
+
+// pidfds counts this process's open pidfds.
+func pidfds(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:[pidfd]" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestOnePidfdPerChild: the manager holds one pidfd per process it
+// started (Go's own duplicate is released), and none once they stopped;
+// exit statuses still come through, reaped by the manager.
+func TestOnePidfdPerChild(t *testing.T) {
+	h := newHarness(t)
+	var specs []Spec
+	for i := range 3 {
+		sp := spec(fmt.Sprintf("p%d", i), "sleep 1000")
+		sp.ID = int64(i + 1)
+		specs = append(specs, sp)
+	}
+	before := pidfds(t)
+	m := h.open(specs...)
+	for _, sp := range specs {
+		mustStart(t, m, sp.Alias)
+	}
+	if got := pidfds(t) - before; got != len(specs) {
+		t.Errorf("%d pidfds for %d running children, want one each", got, len(specs))
+	}
+	for _, sp := range specs {
+		s, err := m.Stop(ctxT(t), sp.Alias)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.LastExitCode == nil || *s.LastExitCode != 128+int(syscall.SIGTERM) {
+			t.Errorf("%s: lastExitCode %v, want %d (SIGTERM)", sp.Alias, s.LastExitCode, 128+int(syscall.SIGTERM))
+		}
+	}
+	if got := pidfds(t) - before; got != 0 {
+		t.Errorf("%d pidfds left after the stops", got)
+	}
+}
