@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 )
 
@@ -58,6 +60,13 @@ func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
 	// now is its own, even if it has already exited.
 	if st, err := fs.Stat(pid); err == nil {
 		in.ticks = st.StartTicks
+	}
+	// Non-blocking, so that os.NewFile registers it with the runtime's
+	// poller and waitExit parks there; a blocking fd would leave the wait
+	// to wait4, a thread blocked per child.
+	if pidfd >= 0 && unix.SetNonblock(pidfd, true) != nil {
+		unix.Close(pidfd)
+		pidfd = -1
 	}
 	if pidfd < 0 {
 		go func() {

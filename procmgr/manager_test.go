@@ -645,24 +645,40 @@ func pidfds(t *testing.T) int {
 	return n
 }
 
+// threads is the number of this process's threads.
+func threads(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
 // TestOnePidfdPerChild: the manager holds one pidfd per process it
-// started (Go's own duplicate is released), and none once they stopped;
-// exit statuses still come through, reaped by the manager.
+// started (Go's own duplicate is released) and no thread (the exit is
+// awaited in the runtime's poller), and no pidfd once they stopped; exit
+// statuses still come through, reaped by the manager.
 func TestOnePidfdPerChild(t *testing.T) {
 	h := newHarness(t)
 	var specs []Spec
-	for i := range 3 {
+	for i := range 20 {
 		sp := spec(fmt.Sprintf("p%d", i), "sleep 1000")
 		sp.ID = int64(i + 1)
+		sp.StartWait = 10 * time.Millisecond
 		specs = append(specs, sp)
 	}
-	before := pidfds(t)
+	before, threadsBefore := pidfds(t), threads(t)
 	m := h.open(specs...)
 	for _, sp := range specs {
 		mustStart(t, m, sp.Alias)
 	}
 	if got := pidfds(t) - before; got != len(specs) {
 		t.Errorf("%d pidfds for %d running children, want one each", got, len(specs))
+	}
+	// A thread blocked per child would add 20; the runtime may add a few.
+	if got := threads(t) - threadsBefore; got >= len(specs)/2 {
+		t.Errorf("%d more threads with %d children running", got, len(specs))
 	}
 	for _, sp := range specs {
 		s, err := m.Stop(ctxT(t), sp.Alias)
