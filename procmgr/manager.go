@@ -45,6 +45,9 @@ type Options struct {
 	OnStop func(alias string, took time.Duration, err error)
 	// Backoff paces automatic restarts; zero fields take DefaultBackoff's.
 	Backoff Backoff
+	// KillWait bounds the wait for a process after SIGKILL; zero is
+	// KillWait (the constant).
+	KillWait time.Duration
 }
 
 // ErrUnknownProcess is returned for an alias the manager does not manage.
@@ -64,6 +67,7 @@ type Manager struct {
 	log           *zap.Logger
 	onStop        func(alias string, took time.Duration, err error)
 	backoff       Backoff
+	killWait      time.Duration
 
 	// mu guards procs and order, which change only on Update (a reload);
 	// request paths take the read lock just long enough to find a proc.
@@ -96,12 +100,16 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 	if opts.OutputBackups <= 0 {
 		opts.OutputBackups = defaultOutputBackups
 	}
+	if opts.KillWait <= 0 {
+		opts.KillWait = KillWait
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		ctx: ctx, cancel: cancel, store: opts.Store, fs: opts.FS, outputDir: opts.OutputDir,
 		outputMaxSize: opts.OutputMaxSize, outputBackups: opts.OutputBackups, pidDir: opts.PidDir,
 		bootID: bootID, log: opts.Logger, onStop: opts.OnStop, backoff: opts.Backoff.orDefault(),
-		procs: make(map[string]*proc, len(specs)),
+		killWait: opts.KillWait,
+		procs:    make(map[string]*proc, len(specs)),
 	}
 	seen := map[string]bool{}
 	var loaded []*proc

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/ocp-agent/ocp-agent/internal/freezer"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
@@ -28,6 +29,7 @@ type harness struct {
 	outDir        string
 	outputMaxSize int64
 	backoff       Backoff
+	killWait      time.Duration
 	m             *Manager
 }
 
@@ -44,7 +46,7 @@ func (h *harness) open(specs ...Spec) *Manager {
 		h.m.Close()
 	}
 	m, err := New(Options{Store: h.store, OutputDir: h.outDir, PidDir: filepath.Join(h.outDir, "run"),
-		OutputMaxSize: h.outputMaxSize, Backoff: h.backoff, Logger: zaptest.NewLogger(h.t)}, specs)
+		OutputMaxSize: h.outputMaxSize, Backoff: h.backoff, KillWait: h.killWait, Logger: zaptest.NewLogger(h.t)}, specs)
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}
@@ -691,5 +693,50 @@ func TestOnePidfdPerChild(t *testing.T) {
 	}
 	if got := pidfds(t) - before; got != 0 {
 		t.Errorf("%d pidfds left after the stops", got)
+	}
+}
+
+// TestStopOfAProcessThatSurvivesSIGKILL: a process frozen in the kernel
+// outlives SIGKILL; the stop gives up after KillWait with ErrSurvivedKill
+// (40013) instead of hanging, the process stays listed as running, and
+// when it finally dies it is recorded stopped and not restarted.
+func TestStopOfAProcessThatSurvivesSIGKILL(t *testing.T) {
+	h := newHarness(t)
+	h.killWait = 500 * time.Millisecond
+	sp := spec("p", "sleep 1000")
+	sp.StopTimeout = 300 * time.Millisecond
+	sp.Autorestart = true
+	m := h.open(sp)
+	s := mustStart(t, m, "p")
+	thaw := freezer.Freeze(t, s.PID)
+
+	t0 := time.Now()
+	_, err := m.Stop(ctxT(t), "p")
+	took := time.Since(t0)
+	if !errors.Is(err, ErrSurvivedKill) {
+		t.Fatalf("stop of a frozen process: %v, want ErrSurvivedKill", err)
+	}
+	if took < sp.StopTimeout+h.killWait {
+		t.Errorf("gave up after %v, before the grace and KillWait (%v)", took, sp.StopTimeout+h.killWait)
+	}
+	if got, _ := m.Snapshot("p"); !got.Running || got.PID != s.PID || got.Desired != state.DesiredStopped {
+		t.Errorf("after the failed stop: %+v; want still running, desired stopped", got)
+	}
+	if !alive(s.PID) {
+		t.Fatalf("pid %d died while frozen", s.PID)
+	}
+
+	thaw() // the pending SIGKILL takes effect
+	waitFor(t, "the thawed process recorded stopped", func() bool {
+		got, _ := m.Snapshot("p")
+		return !got.Running
+	})
+	time.Sleep(300 * time.Millisecond) // time for a wrong restart
+	got, _ := m.Snapshot("p")
+	if got.Running || got.Desired != state.DesiredStopped || alive(s.PID) {
+		t.Errorf("after the thaw: %+v (pid alive %v); want stopped, not restarted", got, alive(s.PID))
+	}
+	if _, err := m.Stop(ctxT(t), "p"); err != nil {
+		t.Errorf("stop after the thaw: %v", err)
 	}
 }

@@ -25,7 +25,7 @@ const (
 	phaseStarting       // started, not yet up for start_wait
 	phaseRunning
 	phaseStopping // stop signal sent, grace running
-	phaseKilling  // SIGKILL sent, waiting up to KillWait
+	phaseKilling  // SIGKILL sent, waiting up to the manager's killWait
 )
 
 var phaseNames = [...]string{"stopped", "backoff", "starting", "running", "stopping", "killing"}
@@ -336,7 +336,7 @@ func (p *proc) onTimer() {
 		if err := p.inst.signal(p.m.fs, syscall.SIGKILL); err != nil {
 			p.log.Warn("SIGKILL", zap.Error(err))
 		}
-		p.arm(KillWait)
+		p.arm(p.m.killWait)
 	case phaseKilling:
 		err := fmt.Errorf("stop %s: pid %d: %w", p.spec.Alias, p.inst.pid, ErrSurvivedKill)
 		p.log.Error("stop failed", zap.Error(err))

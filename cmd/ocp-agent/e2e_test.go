@@ -18,6 +18,8 @@ import (
 
 	"github.com/ocp-agent/ocp-agent/agent/api"
 	"github.com/ocp-agent/ocp-agent/agent/client"
+	"github.com/ocp-agent/ocp-agent/internal/freezer"
+	"github.com/ocp-agent/ocp-agent/procmgr"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
@@ -404,6 +406,55 @@ func TestStartFailureReports40014(t *testing.T) {
 	}
 	if !strings.Contains(ae.Message, "status 3") || !strings.Contains(ae.Message, "cannot open /etc/broken.conf") {
 		t.Errorf("message %q lacks the exit status or the output", ae.Message)
+	}
+}
+
+// TestStopOfFrozenProcessReports40013: a process stuck in the kernel
+// (frozen by the cgroup v1 freezer: SIGKILL stays pending) makes the stop
+// answer 500 with code 40013 once the grace and the 5 s after SIGKILL are
+// over, instead of hanging; when it is thawed it dies and is listed
+// STOPPED.
+func TestStopOfFrozenProcessReports40013(t *testing.T) {
+	e := newEnv(t, `  - alias: stuck
+    id: 9
+    start_command: "sleep 1000"
+    start_wait: 100ms
+    stop_timeout: 1s
+`)
+	a := e.start()
+	var pid int
+	deadline := time.Now().Add(20 * time.Second)
+	for pid == 0 {
+		if p, err := a.c.Get(ctxT(t), 20, 9); err == nil && p.Status == api.StatusStarted {
+			pid = p.PID
+		} else if time.Now().After(deadline) {
+			t.Fatalf("stuck not started: %+v, %v", p, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	thaw := freezer.Freeze(t, pid)
+
+	t0 := time.Now()
+	_, err := a.c.Stop(ctxT(t), 20, 9)
+	took := time.Since(t0)
+	if !isAPIError(err, api.CodeSurvivedKill) || err.(*client.APIError).HTTPStatus != 500 {
+		t.Fatalf("stop of a frozen process: %v, want 500 with code 40013", err)
+	}
+	if took < time.Second+procmgr.KillWait {
+		t.Errorf("answered after %v, before the grace and KillWait were over", took)
+	}
+	if !alive(pid) {
+		t.Fatalf("pid %d died while frozen", pid)
+	}
+	thaw()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		p, err := a.c.Get(ctxT(t), 20, 9)
+		if err == nil && p.Status == api.StatusStopped && !alive(pid) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the thaw: %+v, %v (pid alive %v)", p, err, alive(pid))
+		}
 	}
 }
 

@@ -1,0 +1,80 @@
+// Package freezer makes a process survive SIGKILL for tests: a task frozen
+// by the cgroup v1 freezer sits in uninterruptible sleep, and a SIGKILL
+// stays pending until it is thawed. It is the one way a test can bring
+// about what a process stuck in the kernel (a dead NFS server, a failing
+// disk) does to a stop: answer 40013.
+package freezer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// root is where the cgroup v1 freezer hierarchy is mounted on the hosts
+// the tests run on (cgroup v2's freezer lets fatal signals through, so it
+// cannot serve).
+const root = "/sys/fs/cgroup/freezer"
+
+// Freeze moves pid into a freezer cgroup of its own and freezes it. It
+// skips the test, with the reason, where that is impossible (not root, no
+// cgroup v1 freezer). The returned thaw (also run at cleanup) thaws the
+// cgroup and removes it once empty.
+func Freeze(t testing.TB, pid int) (thaw func()) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("freezing a process needs root")
+	}
+	if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
+		t.Skipf("no cgroup v1 freezer at %s: %v", root, err)
+	}
+	dir := filepath.Join(root, fmt.Sprintf("ocp-agent-test-%d-%d", os.Getpid(), pid))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(file, v string) error { return os.WriteFile(filepath.Join(dir, file), []byte(v), 0o644) }
+	thawed := false
+	thaw = func() {
+		if thawed {
+			return
+		}
+		thawed = true
+		if err := write("freezer.state", "THAWED"); err != nil {
+			t.Errorf("thaw %s: %v", dir, err)
+		}
+		// The cgroup can only go once empty: what still lives in it goes
+		// back to the root cgroup (the test kills it as usual).
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			for _, p := range strings.Fields(string(b)) {
+				_ = os.WriteFile(filepath.Join(root, "cgroup.procs"), []byte(p), 0o644)
+			}
+			if err := os.Remove(dir); err == nil || os.IsNotExist(err) {
+				return
+			} else if time.Now().After(deadline) {
+				t.Errorf("remove %s: %v", dir, err)
+				return
+			}
+		}
+	}
+	t.Cleanup(thaw)
+	if err := write("cgroup.procs", strconv.Itoa(pid)); err != nil {
+		t.Fatalf("move pid %d into %s: %v", pid, dir, err)
+	}
+	if err := write("freezer.state", "FROZEN"); err != nil {
+		t.Fatalf("freeze %s: %v", dir, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(filepath.Join(dir, "freezer.state"))
+		if err == nil && strings.TrimSpace(string(b)) == "FROZEN" {
+			return thaw
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not freeze: %q, %v", dir, b, err)
+		}
+	}
+}
