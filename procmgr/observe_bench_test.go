@@ -68,8 +68,8 @@ func startListeners(b *testing.B, n int) []benchProc {
 
 // BenchmarkObserve100 is one listing's observation of 100 managed
 // processes that each listen on a port: one Observe, then the Facts of
-// each, one after the other ("serial") and as a listing reads them, on
-// all cores (FactsOf).
+// each, one after the other ("serial") and on all cores (FactsOf), and
+// ObserveFacts, which overlaps the two.
 func BenchmarkObserve100(b *testing.B) {
 	procs := startListeners(b, 100)
 	targets := make([]Target, len(procs))
@@ -101,6 +101,20 @@ func BenchmarkObserve100(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i, f := range o.FactsOf(targets) {
+				check(b, targets[i].PID, f)
+			}
+		}
+	})
+	// ObserveFacts, as a listing calls it: the targets' own files are
+	// read while the pass over the host runs.
+	b.Run("ObserveFacts", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, facts, err := ObserveFacts(procfs.Default, targets)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i, f := range facts {
 				check(b, targets[i].PID, f)
 			}
 		}
