@@ -422,16 +422,7 @@ func TestStopOfFrozenProcessReports40013(t *testing.T) {
     stop_timeout: 1s
 `)
 	a := e.start()
-	var pid int
-	deadline := time.Now().Add(20 * time.Second)
-	for pid == 0 {
-		if p, err := a.c.Get(ctxT(t), 20, 9); err == nil && p.Status == api.StatusStarted {
-			pid = p.PID
-		} else if time.Now().After(deadline) {
-			t.Fatalf("stuck not started: %+v, %v", p, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	pid := a.waitStatus(9, api.StatusStarted).PID
 	thaw := freezer.Freeze(t, pid)
 
 	t0 := time.Now()
@@ -447,14 +438,9 @@ func TestStopOfFrozenProcessReports40013(t *testing.T) {
 		t.Fatalf("pid %d died while frozen", pid)
 	}
 	thaw()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		p, err := a.c.Get(ctxT(t), 20, 9)
-		if err == nil && p.Status == api.StatusStopped && !alive(pid) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the thaw: %+v, %v (pid alive %v)", p, err, alive(pid))
-		}
+	a.waitStatus(9, api.StatusStopped)
+	if alive(pid) {
+		t.Errorf("pid %d alive after the thaw, listed STOPPED", pid)
 	}
 }
 
