@@ -131,8 +131,11 @@ func TestOwnSocketsMatchLinks(t *testing.T) {
 func TestReadRecordWhole(t *testing.T) {
 	// A child with a command line larger than the pooled buffers, stopped
 	// so that its stat and status stay the same between two reads.
+	// (sleep itself would exit at once on the extra arguments, and did,
+	// when a loaded machine let it run before the SIGSTOP: sh stays, as
+	// its last command is a builtin, and ignores them.)
 	long := strings.Repeat("x", 3000)
-	cmd := exec.Command("sleep", "1000", long, long, long, long)
+	cmd := exec.Command("sh", "-c", "sleep 1000; :", "sh", long, long, long, long)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -140,15 +143,14 @@ func TestReadRecordWhole(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; ; i++ {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		st, err := Default.Stat(cmd.Process.Pid)
 		if err == nil && st.State == 'T' {
 			break
 		}
-		if i > 1000 {
+		if time.Now().After(deadline) {
 			t.Fatalf("child not stopped: %+v %v", st, err)
 		}
-		time.Sleep(time.Millisecond)
 	}
 	for _, name := range []string{"cmdline", "stat", "status"} {
 		path := Default.pidPath(cmd.Process.Pid, name)
