@@ -2,6 +2,7 @@ package procfs
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 
@@ -35,19 +36,47 @@ func (fs FS) AllKin() ([]Kin, error) {
 	out := make([]Kin, 0, len(pids))
 	for _, pid := range pids {
 		k, err := kinOf(pid)
-		if errors.Is(err, ErrNoPidfdInfo) {
+		switch {
+		case err == nil:
+			out = append(out, k)
+		case errors.Is(err, errProcessGone):
+			// No place in the tree.
+		case errors.Is(err, ErrNoPidfdInfo):
 			pidfdInfoState.Store(2)
 			return nil, err
+		default:
+			// Out of fds or memory: skipping the pid would silently lose
+			// its place in the tree (and its ports). This listing reads
+			// stat files instead; the next one asks pidfds again.
+			return nil, fmt.Errorf("%w: pid %d: %w", ErrNoPidfdInfo, pid, err)
 		}
-		if err == nil {
-			out = append(out, k)
-		}
-		// Any other error: the process is gone (or was never ours to
-		// see); it has no place in the tree.
 	}
 	pidfdInfoState.Store(1)
 	slices.SortFunc(out, func(a, b Kin) int { return a.PID - b.PID })
 	return out, nil
+}
+
+// errProcessGone: the pid named no process (ESRCH), or by now a thread of
+// another process (pidfd_open's EINVAL for a pid that leads no thread
+// group): either way the process listed is gone.
+var errProcessGone = errors.New("process gone")
+
+// kinErr sorts the error of a system call of kinOf: the process is gone;
+// this kernel or its policy (seccomp, an LSM) will never answer
+// (ErrNoPidfdInfo); or something passing (out of fds), returned as it is.
+func kinErr(err error, unsupported ...unix.Errno) error {
+	switch {
+	case errors.Is(err, unix.ESRCH):
+		return errProcessGone
+	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		return fmt.Errorf("%w: %w", ErrNoPidfdInfo, err)
+	}
+	for _, e := range unsupported {
+		if errors.Is(err, e) {
+			return fmt.Errorf("%w: %w", ErrNoPidfdInfo, err)
+		}
+	}
+	return err
 }
 
 // kinOf asks pid's pidfd. The group is asked between the pidfd's open
@@ -56,25 +85,24 @@ func (fs FS) AllKin() ([]Kin, error) {
 // that process, not one that reused its pid.
 func kinOf(pid int) (Kin, error) {
 	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ENOSYS) {
-		return Kin{}, ErrNoPidfdInfo
+	if errors.Is(err, unix.EINVAL) {
+		return Kin{}, errProcessGone // the pid is now a thread's
 	}
 	if err != nil {
-		return Kin{}, err
+		return Kin{}, kinErr(err)
 	}
 	defer unix.Close(fd)
 	pgrp, err := unix.Getpgid(pid)
 	if err != nil {
-		return Kin{}, err
+		return Kin{}, kinErr(err)
 	}
 	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_PID | unix.PIDFD_INFO_CREDS}
-	err = unix.IoctlPidfdInfo(fd, &info)
-	switch {
-	case errors.Is(err, unix.ENOTTY), errors.Is(err, unix.EINVAL):
-		return Kin{}, ErrNoPidfdInfo
-	case err != nil:
-		return Kin{}, err
-	case info.Mask&(unix.PIDFD_INFO_PID|unix.PIDFD_INFO_CREDS) != unix.PIDFD_INFO_PID|unix.PIDFD_INFO_CREDS:
+	if err := unix.IoctlPidfdInfo(fd, &info); err != nil {
+		// A kernel before 6.13 knows no such ioctl (ENOTTY, or EINVAL
+		// from one that checks the command).
+		return Kin{}, kinErr(err, unix.ENOTTY, unix.EINVAL)
+	}
+	if info.Mask&(unix.PIDFD_INFO_PID|unix.PIDFD_INFO_CREDS) != unix.PIDFD_INFO_PID|unix.PIDFD_INFO_CREDS {
 		return Kin{}, ErrNoPidfdInfo
 	}
 	return Kin{PID: pid, PPID: int(info.Ppid), PGRP: pgrp, RUID: int(info.Ruid)}, nil

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestLiveAllKinAgreesWithStatFiles: what the pidfds say of a process is
@@ -64,5 +66,63 @@ func TestKinOf(t *testing.T) {
 	got := KinOf([]Stat{{PID: 7, PPID: 1, PGRP: 7, State: 'S'}})
 	if want := []Kin{{PID: 7, PPID: 1, PGRP: 7, RUID: -1}}; !slices.Equal(got, want) {
 		t.Errorf("KinOf = %+v, want %+v", got, want)
+	}
+}
+
+// TestKinErr: which failures of a pidfd query drop the process (gone),
+// turn the fast path off for good (the kernel or its policy never
+// answers), or only fail this listing (passing trouble), which must not
+// be taken for a gone process: that would lose its place in the tree.
+func TestKinErr(t *testing.T) {
+	tests := []struct {
+		err         error
+		unsupported []unix.Errno
+		gone, never bool
+	}{
+		{unix.ESRCH, nil, true, false},
+		{unix.ENOSYS, nil, false, true},
+		{unix.EPERM, nil, false, true}, // seccomp, an LSM
+		{unix.EACCES, nil, false, true},
+		{unix.ENOTTY, []unix.Errno{unix.ENOTTY, unix.EINVAL}, false, true},
+		{unix.EINVAL, []unix.Errno{unix.ENOTTY, unix.EINVAL}, false, true},
+		{unix.EINVAL, nil, false, false},
+		{unix.EMFILE, nil, false, false},
+		{unix.ENOMEM, nil, false, false},
+	}
+	for _, tt := range tests {
+		got := kinErr(tt.err, tt.unsupported...)
+		if gone := errors.Is(got, errProcessGone); gone != tt.gone {
+			t.Errorf("kinErr(%v, %v) = %v: gone %v, want %v", tt.err, tt.unsupported, got, gone, tt.gone)
+		}
+		if never := errors.Is(got, ErrNoPidfdInfo); never != tt.never {
+			t.Errorf("kinErr(%v, %v) = %v: unsupported %v, want %v", tt.err, tt.unsupported, got, never, tt.never)
+		}
+	}
+}
+
+// TestKinOfOutOfFds: with no fd to spare, kinOf fails with the reason,
+// not as if the process were gone.
+func TestKinOfOutOfFds(t *testing.T) {
+	if _, err := Default.AllKin(); errors.Is(err, ErrNoPidfdInfo) {
+		t.Skipf("kernel without PIDFD_GET_INFO (Linux 6.13): %v", err)
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	low := lim
+	low.Cur = 3 // below the fds the test process holds: no new fd fits
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	_, err := kinOf(os.Getpid())
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(err, unix.EMFILE) || errors.Is(err, errProcessGone) || errors.Is(err, ErrNoPidfdInfo) {
+		t.Errorf("kinOf out of fds: %v, want EMFILE, neither gone nor unsupported", err)
+	}
+	if _, err := Default.AllKin(); err != nil {
+		t.Errorf("AllKin once fds are back: %v (the fast path must not be off for good)", err)
 	}
 }
