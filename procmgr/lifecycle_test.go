@@ -204,7 +204,7 @@ func TestBackoffResetsAfterAStableRun(t *testing.T) {
 	sp := spec("p", `sh -c 'date +%s%N >> `+starts+`; n=$(($(cat `+count+` 2>/dev/null || echo 0) + 1)); echo $n > `+count+
 		`; [ $n -eq 4 ] && sleep 1.5; date +%s%N >> `+exits+`; exit 3'`)
 	sp.Autorestart = true
-	sp.StartWait = 50 * time.Millisecond
+	sp.StartWait = 500 * time.Millisecond // runs 1-3 exit well within it, on a loaded machine too
 	m := h.open(sp)
 	if _, err := m.Start(ctxT(t), "p"); err == nil {
 		t.Fatal("start of a crashing process succeeded")

@@ -505,7 +505,7 @@ func TestFollowsDaemonThroughPidFile(t *testing.T) {
 	if want, _ := strconv.Atoi(strings.TrimSpace(string(b))); s.PID != want {
 		t.Fatalf("following pid %d, pid file says %d", s.PID, want)
 	}
-	t.Cleanup(func() { syscall.Kill(s.PID, syscall.SIGKILL) })
+	t.Cleanup(func() { killIfSame(s) })
 	if _, err := m.Stop(ctxT(t), "p"); err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +588,7 @@ func TestStopAnswersBeforeRecordingTheExit(t *testing.T) {
 	}
 	m := open()
 	s := mustStart(t, m, "p")
-	t.Cleanup(func() { syscall.Kill(s.PID, syscall.SIGKILL) })
+	t.Cleanup(func() { killIfSame(s) })
 
 	cs.mu.Lock()
 	cs.pass = 1 // the desired state lands; the next write is cut
@@ -738,5 +738,14 @@ func TestStopOfAProcessThatSurvivesSIGKILL(t *testing.T) {
 	}
 	if _, err := m.Stop(ctxT(t), "p"); err != nil {
 		t.Errorf("stop after the thaw: %v", err)
+	}
+}
+
+// killIfSame kills the process of s, for a test that failed before its
+// stop: only if its pid still names that process (same start time), so
+// that a cleanup never kills whoever reused the pid.
+func killIfSame(s Snapshot) {
+	if st, err := procfs.Default.Stat(s.PID); err == nil && st.StartTicks == s.StartTicks {
+		syscall.Kill(s.PID, syscall.SIGKILL)
 	}
 }

@@ -32,7 +32,8 @@ func Freeze(t testing.TB, pid int) (thaw func()) {
 	if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
 		t.Skipf("no cgroup v1 freezer at %s: %v", root, err)
 	}
-	dir := filepath.Join(root, fmt.Sprintf("ocp-agent-test-%d-%d", os.Getpid(), pid))
+	removeStale()
+	dir := filepath.Join(root, fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), pid))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -43,22 +44,8 @@ func Freeze(t testing.TB, pid int) (thaw func()) {
 			return
 		}
 		thawed = true
-		if err := write("freezer.state", "THAWED"); err != nil {
-			t.Errorf("thaw %s: %v", dir, err)
-		}
-		// The cgroup can only go once empty: what still lives in it goes
-		// back to the root cgroup (the test kills it as usual).
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-			for _, p := range strings.Fields(string(b)) {
-				_ = os.WriteFile(filepath.Join(root, "cgroup.procs"), []byte(p), 0o644)
-			}
-			if err := os.Remove(dir); err == nil || os.IsNotExist(err) {
-				return
-			} else if time.Now().After(deadline) {
-				t.Errorf("remove %s: %v", dir, err)
-				return
-			}
+		if err := remove(dir); err != nil {
+			t.Error(err)
 		}
 	}
 	t.Cleanup(thaw)
@@ -75,6 +62,53 @@ func Freeze(t testing.TB, pid int) (thaw func()) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not freeze: %q, %v", dir, b, err)
+		}
+	}
+}
+
+// prefix starts the name of every cgroup Freeze makes, followed by the
+// test process's pid and the frozen pid.
+const prefix = "ocp-agent-test-"
+
+// remove thaws the cgroup dir and removes it. A cgroup can only go once
+// empty: what still lives in it goes back to the root cgroup (the test
+// kills it as usual).
+func remove(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0o644); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("thaw %s: %w", dir, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		for _, p := range strings.Fields(string(b)) {
+			_ = os.WriteFile(filepath.Join(root, "cgroup.procs"), []byte(p), 0o644)
+		}
+		err := os.Remove(dir)
+		if err == nil || os.IsNotExist(err) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("remove %s: %w", dir, err)
+		}
+	}
+}
+
+// removeStale thaws and removes the cgroups of test processes that died
+// before their cleanup ran (a -timeout panic, a kill): their processes
+// would stay frozen, and unkillable, for good.
+func removeStale() {
+	ents, _ := os.ReadDir(root)
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		owner, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(owner)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			_ = remove(filepath.Join(root, e.Name()))
 		}
 	}
 }
