@@ -26,7 +26,7 @@ var pidfdInfoState atomic.Int32
 // (before Linux 6.13), fs is not the host's /proc (whose pids are the
 // ones pidfd_open takes), or fs.NoPidfd is set.
 func (fs FS) AllKin() ([]Kin, error) {
-	if fs.root() != "/proc" || fs.NoPidfd || pidfdInfoState.Load() == 2 {
+	if !fs.MayAskPidfds() {
 		return nil, ErrNoPidfdInfo
 	}
 	pids, err := fs.pids()
@@ -77,6 +77,13 @@ func kinErr(err error, unsupported ...unix.Errno) error {
 		}
 	}
 	return err
+}
+
+// MayAskPidfds reports whether AllKin may answer through pidfds: false
+// for a procfs other than the host's, with NoPidfd, and once the kernel
+// or its policy is known not to answer.
+func (fs FS) MayAskPidfds() bool {
+	return fs.root() == "/proc" && !fs.NoPidfd && pidfdInfoState.Load() != 2
 }
 
 // kinOf asks pid's pidfd. The group is asked between the pidfd's open
