@@ -15,9 +15,8 @@ type Kin struct {
 	RUID int
 }
 
-// ErrNoPidfdInfo says AllKin cannot ask pidfds: the kernel is older than
-// Linux 6.13 (no PIDFD_GET_INFO), or FS is not the host's /proc. The
-// caller reads /proc/PID/stat instead (AllStats, KinOf).
+// ErrNoPidfdInfo says AllKin could not answer through pidfds (see AllKin
+// for when). The caller reads /proc/PID/stat instead (AllStats, KinOf).
 var ErrNoPidfdInfo = fmt.Errorf("pidfd information (PIDFD_GET_INFO): %w", errors.ErrUnsupported)
 
 // KinOf returns the Kin of each of stats, RUID unknown.

@@ -23,8 +23,10 @@ var pidfdInfoState atomic.Int32
 // /proc/PID/status per reported process.
 //
 // It fails with ErrNoPidfdInfo when the kernel lacks PIDFD_GET_INFO
-// (before Linux 6.13), fs is not the host's /proc (whose pids are the
-// ones pidfd_open takes), or fs.NoPidfd is set.
+// (before Linux 6.13) or a policy refuses it, fs is not the host's /proc
+// (whose pids are the ones pidfd_open takes), fs.NoPidfd is set, or a
+// query failed for a passing reason (out of fds): the caller then reads
+// stat files, this time or (MayAskPidfds false) from now on.
 func (fs FS) AllKin() ([]Kin, error) {
 	if !fs.MayAskPidfds() {
 		return nil, ErrNoPidfdInfo
@@ -65,16 +67,13 @@ var errProcessGone = errors.New("process gone")
 // this kernel or its policy (seccomp, an LSM) will never answer
 // (ErrNoPidfdInfo); or something passing (out of fds), returned as it is.
 func kinErr(err error, unsupported ...unix.Errno) error {
+	var errno unix.Errno
+	errors.As(err, &errno)
 	switch {
-	case errors.Is(err, unix.ESRCH):
+	case errno == unix.ESRCH:
 		return errProcessGone
-	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+	case errno == unix.ENOSYS, errno == unix.EPERM, errno == unix.EACCES, slices.Contains(unsupported, errno):
 		return fmt.Errorf("%w: %w", ErrNoPidfdInfo, err)
-	}
-	for _, e := range unsupported {
-		if errors.Is(err, e) {
-			return fmt.Errorf("%w: %w", ErrNoPidfdInfo, err)
-		}
 	}
 	return err
 }
