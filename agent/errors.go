@@ -25,6 +25,7 @@ var httpStatus = map[int]int{
 	api.CodeNotOperable:      http.StatusForbidden,
 	api.CodeSurvivedKill:     http.StatusInternalServerError,
 	api.CodeStartFailed:      http.StatusInternalServerError,
+	api.CodeSuperseded:       http.StatusConflict,
 }
 
 // apiError is a refused request: what the envelope's error object says and
@@ -126,6 +127,7 @@ func errUnexpected(cause error) *apiError {
 // the process id the request named (0 on the list route).
 func serviceError(err error, id int64) *apiError {
 	var startErr *procmgr.StartError
+	var superseded *procmgr.SupersededError
 	var refused *apiError
 	switch {
 	case errors.As(err, &refused):
@@ -136,6 +138,9 @@ func serviceError(err error, id int64) *apiError {
 		return newAPIError(api.CodeNotOperable, paramProcessID, err, "agent process %d is not operable", id)
 	case errors.Is(err, procmgr.ErrSurvivedKill):
 		return newAPIError(api.CodeSurvivedKill, "", err, "agent process %d: %v", id, err)
+	case errors.As(err, &superseded):
+		// Not unexpected: the caller (or another) asked for a stop since.
+		return newAPIError(api.CodeSuperseded, "", err, "%s", superseded.Error())
 	case errors.As(err, &startErr):
 		return newAPIError(api.CodeStartFailed, "", err, "%s", startErr.Error())
 	default:

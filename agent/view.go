@@ -95,6 +95,10 @@ func (a *Agent) record(v view, at time.Time) api.HostAgentProcess {
 	if !s.LastActiveTime.IsZero() {
 		p.LastActiveTime = optional(s.LastActiveTime.Format(api.TimeLayout))
 	}
+	p.LastError = optional(s.LastError)
+	if !s.NextStartTime.IsZero() {
+		p.NextStartTime = optional(s.NextStartTime.Format(api.TimeLayout))
+	}
 	if !s.Running || v.facts == nil || !v.facts.Alive {
 		return p
 	}

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 )
 
 // adoptRecorded takes over the instance the record names, if it is still
@@ -56,7 +59,14 @@ func newLaunchToken() string {
 // and the shell, the one the agent started, is the oldest).
 func (p *proc) fromLaunch(token string) *instance {
 	kv := launchEnv + "=" + token
+	uid, err := p.runUID()
+	if err != nil {
+		return nil
+	}
 	pid, ticks, err := p.oldest(func(pid int) bool {
+		if !p.runsAs(pid, uid) {
+			return false // the token is readable by the user, who could copy it
+		}
 		ok, _ := p.m.fs.HasEnv(pid, kv)
 		return ok
 	})
@@ -71,12 +81,25 @@ func (p *proc) fromLaunch(token string) *instance {
 	return in
 }
 
+// launchID names the process a start launched: the instance whose exit 0
+// let a daemonizing program's real server take over. Zero when no start
+// was made in this agent's life (adoption when the agent starts, or
+// before a start).
+type launchID struct {
+	pid   int
+	ticks uint64
+}
+
 // findExisting looks for an instance the agent did not start: through
 // pid_file, then through match. It never returns the agent itself.
 func (p *proc) findExisting() *instance {
 	if p.spec.PidFile != "" {
-		if in, err := p.fromPidFile(); err == nil {
+		in, err := p.fromPidFile(launchID{})
+		if err == nil {
 			return in
+		}
+		if !errors.Is(err, errNoPidFile) {
+			p.log.Warn("not adopting through pid_file", zap.Error(err))
 		}
 	}
 	if p.spec.Match != nil {
@@ -87,35 +110,181 @@ func (p *proc) findExisting() *instance {
 	return nil
 }
 
-// fromPidFile adopts the process named in pid_file. When match is set too,
-// the process must also match it, so a stale pid file naming a reused pid
-// is not believed.
-func (p *proc) fromPidFile() (*instance, error) {
-	b, err := os.ReadFile(p.spec.PidFile)
+// runUID is the real uid the process runs as: its user's, or the agent's
+// when no user is configured.
+func (p *proc) runUID() (int, error) {
+	if p.spec.User == "" {
+		return os.Getuid(), nil
+	}
+	u, err := user.Lookup(p.spec.User)
+	if err != nil {
+		return 0, fmt.Errorf("user %s: %w", p.spec.User, err)
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		return 0, fmt.Errorf("user %s: uid %q: %w", p.spec.User, u.Uid, err)
+	}
+	return uid, nil
+}
+
+// runUserName names the process's user in refusals.
+func (p *proc) runUserName(uid int) string {
+	if p.spec.User != "" {
+		return "user " + p.spec.User
+	}
+	return fmt.Sprintf("the agent's user (uid %d)", uid)
+}
+
+// fromPidFile adopts the process named in pid_file, if it may be the
+// configured program's (see readPidFile for the checks of the file, and
+// mayAdopt and descends for those of the process). When match is set too,
+// the process must also match it.
+func (p *proc) fromPidFile(from launchID) (*instance, error) {
+	path := p.spec.PidFile
+	uid, err := p.runUID()
+	if err != nil {
+		return nil, fmt.Errorf("pid file %s: %w", path, err)
+	}
+	pid, written, err := readPidFile(path, uid)
 	if err != nil {
 		return nil, err
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 || pid == os.Getpid() {
-		return nil, fmt.Errorf("pid file %s: no valid pid in %q", p.spec.PidFile, b)
-	}
-	st, err := p.m.fs.Stat(pid)
+	st, err := p.mayAdopt(pid, uid)
 	if err != nil {
-		return nil, fmt.Errorf("pid file %s: pid %d: %w", p.spec.PidFile, pid, err)
+		return nil, fmt.Errorf("pid file %s names pid %d, %w", path, pid, err)
+	}
+	// A pid file older than the process it names was written for an
+	// earlier process whose pid was reused (a stale file). The slack
+	// covers the clock tick and the file system's time granularity.
+	if started := time.Now().Add(-elapsed(st.StartTicks)); started.After(written.Add(2 * time.Second)) {
+		return nil, fmt.Errorf("pid file %s names pid %d, which started after the file was written (a stale pid file)", path, pid)
+	}
+	if from.pid != 0 {
+		if err := descends(p.m.fs, st, from); err != nil {
+			return nil, fmt.Errorf("pid file %s names pid %d, %w", path, pid, err)
+		}
 	}
 	if p.spec.Match != nil && !p.matches(pid) {
-		return nil, fmt.Errorf("pid file %s: pid %d does not match %s", p.spec.PidFile, pid, p.spec.Match)
+		return nil, fmt.Errorf("pid file %s names pid %d, which does not match %s", path, pid, p.spec.Match)
 	}
 	return adopt(p.m.ctx, p.m.fs, pid, st.StartTicks, false)
 }
 
-// fromMatch adopts the oldest process whose command line matches.
+// mayAdopt checks what every adopted process must be, however it was
+// found: not pid 1, not the agent, not a kernel thread nor a zombie, and
+// running as the process's user (its real uid: the user who started it,
+// which a set-user-id program does not change; a process of that user is
+// one that user could signal anyway). Its error completes "names pid N, ".
+func (p *proc) mayAdopt(pid, uid int) (procfs.Stat, error) {
+	if pid <= 1 || pid == os.Getpid() {
+		return procfs.Stat{}, errors.New("which is init or the agent")
+	}
+	st, err := p.m.fs.Stat(pid)
+	if err != nil {
+		return procfs.Stat{}, errors.New("which does not run")
+	}
+	if st.State == 'Z' {
+		return procfs.Stat{}, errors.New("which has exited")
+	}
+	if st.PID == 2 || st.PPID == 2 {
+		return procfs.Stat{}, errors.New("which is a kernel thread")
+	}
+	ruid, err := p.m.fs.RealUID(pid)
+	if err != nil {
+		return procfs.Stat{}, errors.New("which does not run")
+	}
+	if ruid != uid {
+		return procfs.Stat{}, fmt.Errorf("which does not run as %s", p.runUserName(uid))
+	}
+	return st, nil
+}
+
+// descends reports whether st, named by a pid file after the start from
+// launched a daemonizing program that exited 0, comes from that start.
+// It is the one place that decides it, so that with cgroups it becomes
+// "is in the process's cgroup".
+//
+// Without cgroups, descent is read from what the kernel keeps:
+//   - a process in the launcher's session descends from it: the launcher
+//     was started in a session of its own (sid = its pid), a session id is
+//     only inherited, and the pid cannot be given to another process while
+//     any member of the session lives;
+//   - else (the program called setsid) it must have started no earlier than
+//     the launcher, and so must each of its ancestors up to one that is in
+//     the launcher's session, is the launcher, or was reparented because
+//     its parents exited: a daemon's server is such an orphan, or the
+//     child of one (a monitor process). An orphan goes to the nearest
+//     living ancestor that is a child subreaper, else to init: for the
+//     launcher's descendants, that is one of the agent's ancestors (the
+//     agent itself is no subreaper, and its children are launchers).
+//
+// A process of the same user started after the launch, setsid'd and
+// orphaned by some other program of that user, passes too: that user could
+// signal it anyway, so following it harms nobody else. mayAdopt has checked
+// the user already.
+func descends(fs procfs.FS, st procfs.Stat, from launchID) error {
+	reapers := agentAncestors(fs)
+	cur := st
+	for depth := 0; depth < 64; depth++ {
+		if cur.Session == from.pid {
+			return nil
+		}
+		if cur.StartTicks < from.ticks {
+			if cur.PID == st.PID {
+				return fmt.Errorf("which started before the launch of pid %d", from.pid)
+			}
+			return fmt.Errorf("whose ancestor %d started before the launch of pid %d", cur.PID, from.pid)
+		}
+		if cur.PID == from.pid && cur.StartTicks == from.ticks {
+			return nil
+		}
+		if reapers[cur.PPID] {
+			return nil
+		}
+		parent, err := fs.Stat(cur.PPID)
+		if err != nil || cur.PPID <= 1 {
+			return fmt.Errorf("whose parent %d is gone, so its descent from pid %d is unknown", cur.PPID, from.pid)
+		}
+		cur = parent
+	}
+	return fmt.Errorf("which does not descend from pid %d", from.pid)
+}
+
+// agentAncestors returns the pids of the agent's ancestors, init
+// included: where an orphaned descendant of a launcher may be reparented.
+func agentAncestors(fs procfs.FS) map[int]bool {
+	out := map[int]bool{1: true}
+	pid := os.Getppid()
+	for depth := 0; depth < 64 && pid > 1 && !out[pid]; depth++ {
+		out[pid] = true
+		st, err := fs.Stat(pid)
+		if err != nil {
+			break
+		}
+		pid = st.PPID
+	}
+	return out
+}
+
+// fromMatch adopts the oldest process of the process's user whose command
+// line matches: a command line is the process's own to choose (exec -a),
+// so a match alone would let any local user's process be adopted.
 func (p *proc) fromMatch() (*instance, error) {
-	pid, ticks, err := p.oldest(p.matches)
+	uid, err := p.runUID()
+	if err != nil {
+		return nil, fmt.Errorf("match %s: %w", p.spec.Match, err)
+	}
+	pid, ticks, err := p.oldest(func(pid int) bool { return p.runsAs(pid, uid) && p.matches(pid) })
 	if err != nil {
 		return nil, fmt.Errorf("match %s: %w", p.spec.Match, err)
 	}
 	return adopt(p.m.ctx, p.m.fs, pid, ticks, false)
+}
+
+// runsAs reports whether pid's real uid is uid.
+func (p *proc) runsAs(pid, uid int) bool {
+	ruid, err := p.m.fs.RealUID(pid)
+	return err == nil && ruid == uid
 }
 
 // errNoneFound says no process passed oldest's test.
@@ -132,8 +301,8 @@ func (p *proc) oldest(ok func(pid int) bool) (int, uint64, error) {
 	self := os.Getpid()
 	best, bestTicks := 0, uint64(0)
 	for _, st := range stats {
-		if st.PID == self || st.State == 'Z' || st.PPID == 2 || st.PID == 2 {
-			continue // the agent, zombies and kernel threads
+		if st.PID == self || st.PID <= 2 || st.State == 'Z' || st.PPID == 2 {
+			continue // the agent, init, zombies and kernel threads
 		}
 		if best != 0 && st.StartTicks >= bestTicks {
 			continue

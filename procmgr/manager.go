@@ -181,6 +181,9 @@ func (m *Manager) load(spec Spec) (*proc, error) {
 		in = p.fromLaunch(rec.Launch)
 	}
 	p.rec.Launch = ""
+	// No restart is scheduled yet in this agent's life: boot starts what
+	// should run at once.
+	p.rec.NextStartTime = time.Time{}
 	if in == nil {
 		if in = p.findExisting(); in != nil {
 			p.log.Info("adopted a running instance", zap.Int("pid", in.pid))

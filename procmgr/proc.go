@@ -54,6 +54,12 @@ type result struct {
 	err  error
 }
 
+// waiter is a start or restart waiting for its answer.
+type waiter struct {
+	op    opKind
+	reply chan result
+}
+
 // proc owns one managed process. Its run goroutine is the only one that
 // starts, signals or records the process; everybody else sends it requests
 // and reads the published Snapshot.
@@ -69,18 +75,24 @@ type proc struct {
 	snap atomic.Pointer[Snapshot]
 
 	// Owned by run.
-	rec            state.Record
-	inst           *instance
-	phase          phase
-	timer          *time.Timer
-	drain          chan error // result of inst.waitGone, while a stop waits for it
-	daemonized     bool       // the started pid exited 0 and pid_file should name the real one
-	startWaiters   []chan result
-	stopWaiters    []chan result
-	startAfterStop bool
-	backoff        time.Duration
-	lastRun        time.Duration
-	stopBegan      time.Time // when the current stop sequence sent its first signal
+	rec        state.Record
+	inst       *instance
+	phase      phase
+	timer      *time.Timer
+	drain      chan error // result of inst.waitGone, while a stop waits for it
+	daemonized bool       // the started pid exited 0 and pid_file should name the real one
+	// startWaiters wait for the start in progress (or the next one, when
+	// none is); stopWaiters for the stop in progress or the one that
+	// follows the start in progress. afterStop wait for a start that
+	// follows the stop the stop waiters wait for: they arrived after it,
+	// so their answer must describe what runs after that stop, not the
+	// instance it ends.
+	startWaiters []waiter
+	stopWaiters  []chan result
+	afterStop    []waiter
+	backoff      time.Duration
+	lastRun      time.Duration
+	stopBegan    time.Time // when the current stop sequence sent its first signal
 }
 
 func (p *proc) run(ctx context.Context) {
@@ -157,42 +169,45 @@ func (p *proc) handle(r request) {
 		p.handleStop(r)
 		return
 	}
+	w := waiter{op: r.op, reply: r.reply}
 	switch p.phase {
 	case phaseStopped, phaseBackoff:
 		p.disarm()
-		p.startWaiters = append(p.startWaiters, r.reply)
+		p.startWaiters = append(p.startWaiters, w)
 		p.beginStart()
 	case phaseStarting:
-		// A restart joins a start in progress: the process it gets is new.
-		p.startWaiters = append(p.startWaiters, r.reply)
 		if len(p.stopWaiters) > 0 {
-			p.startAfterStop = true
+			// A stop waits for this start to settle: what runs after
+			// this request is what starts after that stop.
+			p.afterStop = append(p.afterStop, w)
+			return
 		}
+		// A restart joins a start in progress: the process it gets is new.
+		p.startWaiters = append(p.startWaiters, w)
 	case phaseRunning:
 		if r.op == opStart {
 			p.publish()
 			r.reply <- result{snap: p.snapshot()}
 			return
 		}
-		p.startWaiters = append(p.startWaiters, r.reply)
-		p.startAfterStop = true
+		p.afterStop = append(p.afterStop, w)
 		p.beginStop()
 	case phaseStopping, phaseKilling:
-		p.startWaiters = append(p.startWaiters, r.reply)
-		p.startAfterStop = true
+		p.afterStop = append(p.afterStop, w)
 	}
 }
 
 func (p *proc) handleStop(r request) {
-	if p.startAfterStop {
-		// An explicit stop wins over the start a restart was waiting for.
-		p.startAfterStop = false
-		p.replyStart(result{err: fmt.Errorf("start %s: %w", p.spec.Alias, ErrStopRequested)})
-	}
+	// An explicit stop wins over the starts queued behind an earlier stop.
+	p.replyAfterStop(p.superseded)
 	switch p.phase {
 	case phaseStopped, phaseBackoff:
 		p.disarm()
 		p.phase = phaseStopped
+		if !p.rec.NextStartTime.IsZero() {
+			p.rec.NextStartTime = time.Time{}
+			p.save()
+		}
 		p.publish()
 		r.reply <- result{snap: p.snapshot()}
 	case phaseStarting:
@@ -207,9 +222,11 @@ func (p *proc) handleStop(r request) {
 	}
 }
 
-// ErrStopRequested is the answer to a start or restart that a stop
-// request overtook.
-var ErrStopRequested = errors.New("cancelled by a stop request")
+// superseded is the answer to a start or restart w that a stop request
+// overtook.
+func (p *proc) superseded(w waiter) result {
+	return result{err: &SupersededError{Op: opNames[w.op], Alias: p.spec.Alias, By: "stop"}}
+}
 
 // beginStart adopts an instance found through pid_file or match, or
 // starts a new one.
@@ -223,11 +240,11 @@ func (p *proc) beginStart() {
 	// The token is on disk before the fork: an agent killed before it
 	// records the pid finds the process by it (adoptLaunched).
 	p.rec.Launch = newLaunchToken()
+	p.rec.NextStartTime = time.Time{}
 	p.save()
 	in, err := p.spawn()
 	if err != nil {
 		p.rec.Launch = ""
-		p.save()
 		p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: -1, Cause: err})
 		return
 	}
@@ -276,12 +293,30 @@ func (p *proc) spawn() (*instance, error) {
 
 // startFailed answers the start's waiters and schedules a retry when the
 // process should run.
+// The reason is recorded as lastError (saved with the afterExit that
+// follows, or by the caller).
 func (p *proc) startFailed(err *StartError) {
 	p.log.Warn("start failed", zap.Error(err))
+	p.phase = phaseStopped
+	p.rec.LastError = err.lastError()
+	p.save()
 	p.replyStart(result{err: err})
-	p.startAfterStop = false
 	p.replyStop(result{snap: p.snapshot()}) // nothing runs: the stop is done
+	if p.startQueued() {
+		return
+	}
 	p.afterExit()
+}
+
+// startQueued begins the start that requests queued behind a stop wait
+// for, once that stop is done; false when none waits.
+func (p *proc) startQueued() bool {
+	if len(p.afterStop) == 0 {
+		return false
+	}
+	p.startWaiters, p.afterStop = append(p.startWaiters, p.afterStop...), nil
+	p.beginStart()
+	return true
 }
 
 // settled is reached when a start has lasted start_wait: the start's
@@ -299,6 +334,7 @@ func (p *proc) setRunning(in *instance) {
 	now := time.Now()
 	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
 	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
+	p.rec.LastError = "" // kept until a start succeeds: it says why the last one did not
 	p.save()
 	p.writePidFile(in.pid)
 }
@@ -344,22 +380,22 @@ func (p *proc) onTimer() {
 		p.phase = phaseRunning
 		p.stopEnded(err)
 		p.replyStop(result{err: err})
-		p.startAfterStop = false
-		p.replyStart(result{err: err})
+		p.replyAfterStop(func(waiter) result { return result{err: err} })
 	}
 }
 
 // onStartWait: the instance has stayed up for start_wait.
 func (p *proc) onStartWait() {
 	if p.daemonized {
+		launcher := launchID{pid: p.inst.pid, ticks: p.inst.ticks}
 		p.inst.release()
-		in, err := p.fromPidFile()
+		in, err := p.fromPidFile(launcher)
 		p.daemonized = false
 		if err != nil {
+			p.log.Warn("not following the pid file", zap.Error(err))
 			p.inst = nil
 			p.clearIdentity(0)
-			p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: 0,
-				Cause: fmt.Errorf("exited 0, and pid_file %s names no running process: %w", p.spec.PidFile, err)})
+			p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: 0, Cause: err})
 			return
 		}
 		p.setRunning(in)
@@ -385,14 +421,16 @@ func (p *proc) onExit() {
 		}
 		p.inst = nil
 		in.release()
-		p.clearIdentity(in.status)
-		p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: in.status,
+		p.forget(in.status)
+		p.removePidFile()
+		p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: in.status, Ran: time.Since(in.started),
 			Output: tailOutput(in.outPath, in.outOffset, 10)})
 		return
 	}
 	p.lastRun = time.Since(in.started)
 	p.inst = nil
 	in.release()
+	p.rec.LastError = exitLine(in.status, p.lastRun, p.lastOutputLine(in))
 	p.clearIdentity(in.status)
 	p.log.Warn("exited unexpectedly", zap.Int("pid", in.pid), zap.Int("status", in.status),
 		zap.Duration("ran", p.lastRun))
@@ -428,9 +466,7 @@ func (p *proc) onGone(err error) {
 	p.log.Info("stopped", zap.Int("pid", in.pid), zap.Int("status", in.status))
 	p.save()
 	p.removePidFile()
-	if p.startAfterStop {
-		p.startAfterStop = false
-		p.beginStart()
+	if p.startQueued() {
 		return
 	}
 	if p.rec.Desired == state.DesiredStarted {
@@ -460,6 +496,17 @@ func (p *proc) afterExit() {
 	p.phase = phaseBackoff
 	p.log.Info("restart scheduled", zap.Duration("backoff", p.backoff))
 	p.arm(p.backoff)
+	p.rec.NextStartTime = time.Now().Add(p.backoff)
+	p.save()
+}
+
+// lastOutputLine is the last line in's run wrote to its output file; ""
+// for an adopted instance, whose output the agent does not hold.
+func (p *proc) lastOutputLine(in *instance) string {
+	if in.outPath == "" {
+		return ""
+	}
+	return lastLine(tailOutput(in.outPath, in.outOffset, 1))
 }
 
 // clearIdentity records that no instance runs, with its exit status
@@ -527,10 +574,23 @@ func (p *proc) disarm() {
 // that a caller who got its answer never reads an older snapshot.
 func (p *proc) replyStart(r result) {
 	p.publish()
-	for _, c := range p.startWaiters {
-		c <- r
+	for _, w := range p.startWaiters {
+		w.reply <- r
 	}
 	p.startWaiters = nil
+}
+
+// replyAfterStop answers the starts queued behind a stop, each with what
+// answer says for it, and forgets them.
+func (p *proc) replyAfterStop(answer func(waiter) result) {
+	if len(p.afterStop) == 0 {
+		return
+	}
+	p.publish()
+	for _, w := range p.afterStop {
+		w.reply <- answer(w)
+	}
+	p.afterStop = nil
 }
 
 func (p *proc) replyStop(r result) {
@@ -547,6 +607,7 @@ func (p *proc) shutdown() {
 	p.disarm()
 	p.replyStart(result{err: ErrClosed})
 	p.replyStop(result{err: ErrClosed})
+	p.replyAfterStop(func(waiter) result { return result{err: ErrClosed} })
 	if p.inst != nil {
 		p.inst.release()
 	}

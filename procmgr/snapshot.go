@@ -25,6 +25,12 @@ type Snapshot struct {
 	LastActiveTime time.Time // zero: never seen alive
 	RestartCount   int
 	LastExitCode   *int
+	// LastError is why the last start or run ended, on one line; "" when
+	// the last start succeeded.
+	LastError string
+	// NextStartTime is when a scheduled restart is due (phase backoff);
+	// zero otherwise.
+	NextStartTime time.Time
 }
 
 func (p *proc) snapshot() Snapshot {
@@ -37,6 +43,10 @@ func (p *proc) snapshot() Snapshot {
 		UpdateTime:     p.rec.UpdateTime,
 		LastActiveTime: p.rec.LastActiveTime,
 		RestartCount:   p.rec.RestartCount,
+		LastError:      p.rec.LastError,
+	}
+	if p.phase == phaseBackoff {
+		s.NextStartTime = p.rec.NextStartTime
 	}
 	if s.Desired == "" {
 		s.Desired = state.DesiredStopped

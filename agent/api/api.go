@@ -40,6 +40,10 @@ type HostAgentProcess struct {
 	DesiredStatus string `json:"desiredStatus,omitempty"`
 	RestartCount  int    `json:"restartCount"`
 	LastExitCode  *int   `json:"lastExitCode"`
+	// LastError is why the last start or run ended, one line, or null;
+	// NextStartTime (TimeLayout) is when a scheduled restart is due, or null.
+	LastError     *string `json:"lastError"`
+	NextStartTime *string `json:"nextStartTime"`
 }
 
 // Page describes the single page a list response carries.
@@ -89,6 +93,7 @@ const (
 	CodeNotOperable      = 40012 // 403
 	CodeSurvivedKill     = 40013 // 500: the process survived SIGKILL
 	CodeStartFailed      = 40014 // 500: the process exited during start-up or could not be executed
+	CodeSuperseded       = 40015 // 409: a later request (a stop) superseded the start or restart
 )
 
 // Permissions a credential can hold. HOST_MANAGER implies HOST_VIEWER.

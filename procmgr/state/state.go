@@ -45,6 +45,12 @@ type Record struct {
 
 	RestartCount int  `json:"restartCount,omitempty"`
 	LastExitCode *int `json:"lastExitCode,omitempty"` // exit code, or 128+signal
+
+	// LastError is why the last start or run ended, on one line, or ""
+	// (kept until a start succeeds); NextStartTime is when the scheduled
+	// restart is due while one is (back-off), else zero.
+	LastError     string    `json:"lastError,omitempty"`
+	NextStartTime time.Time `json:"nextStartTime,omitzero"`
 }
 
 // Store is the durable state. Every write is on disk when it returns, so a
