@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/ocp-agent/ocp-agent/internal/freezer"
@@ -30,6 +31,7 @@ type harness struct {
 	outputMaxSize int64
 	backoff       Backoff
 	killWait      time.Duration
+	log           *zap.Logger // nil: the test's log
 	m             *Manager
 }
 
@@ -45,8 +47,12 @@ func (h *harness) open(specs ...Spec) *Manager {
 	if h.m != nil {
 		h.m.Close()
 	}
+	log := h.log
+	if log == nil {
+		log = zaptest.NewLogger(h.t)
+	}
 	m, err := New(Options{Store: h.store, OutputDir: h.outDir, PidDir: filepath.Join(h.outDir, "run"),
-		OutputMaxSize: h.outputMaxSize, Backoff: h.backoff, KillWait: h.killWait, Logger: zaptest.NewLogger(h.t)}, specs)
+		OutputMaxSize: h.outputMaxSize, Backoff: h.backoff, KillWait: h.killWait, Logger: log}, specs)
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}
