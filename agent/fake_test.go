@@ -50,6 +50,7 @@ const (
 	idStartFails   = 32
 	idBroken       = 33 // fails with an unexpected error
 	idPanics       = 34 // not in the map: its stop panics
+	idSuperseded   = 35 // its restart is superseded by a stop
 )
 
 func strp(s string) *string { return &s }
@@ -68,6 +69,7 @@ func newFakeService() *fakeService {
 		idSurvivesKill: fmt.Errorf("stop stubborn: %w", procmgr.ErrSurvivedKill),
 		idStartFails:   fmt.Errorf("start crashy: %w", &procmgr.StartError{Alias: "crashy", ExitStatus: 127, Output: "sh: crashy: not found"}),
 		idBroken:       errors.New("state db: disk on fire"),
+		idSuperseded:   &procmgr.SupersededError{Op: "restart", Alias: "obstat2", By: "stop"},
 	}}
 	for _, p := range []api.HostAgentProcess{
 		proc(idRunning, "obstat2", true, api.StatusStarted),
@@ -76,6 +78,7 @@ func newFakeService() *fakeService {
 		proc(idSurvivesKill, "stubborn", true, api.StatusStarted),
 		proc(idStartFails, "crashy", true, api.StatusStopped),
 		proc(idBroken, "broken", true, api.StatusStarted),
+		proc(idSuperseded, "obstat2", true, api.StatusStarted),
 	} {
 		f.procs[p.ID] = p
 	}

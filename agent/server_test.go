@@ -106,6 +106,7 @@ func TestRoutes(t *testing.T) {
 		{"survived SIGKILL", "POST", fmt.Sprintf("%s/%d/stop", procs, idSurvivesKill), managerCred, 500, api.CodeSurvivedKill, "", "survived SIGKILL"},
 		{"start failed", "POST", fmt.Sprintf("%s/%d/start", procs, idStartFails), managerCred, 500, api.CodeStartFailed, "", "start crashy: exited during start-up with status 127; last output:\nsh: crashy: not found"},
 		{"restart failed", "POST", fmt.Sprintf("%s/%d/restart", procs, idStartFails), managerCred, 500, api.CodeStartFailed, "", "status 127"},
+		{"restart superseded", "POST", fmt.Sprintf("%s/%d/restart", procs, idSuperseded), managerCred, 409, api.CodeSuperseded, "", "restart of obstat2 was superseded by a stop request"},
 		{"service panics", "POST", fmt.Sprintf("%s/%d/stop", procs, idPanics), managerCred, 500, api.CodeUnexpected, "", "panic: fake stop panicked"},
 		{"unexpected error", "POST", fmt.Sprintf("%s/%d/stop", procs, idBroken), managerCred, 500, api.CodeUnexpected, "", "disk on fire"},
 	}
