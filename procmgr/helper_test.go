@@ -108,8 +108,10 @@ func helperMain(mode string, args []string) {
 		}
 		os.Exit(0)
 	case "daemon":
+		// Written aside and renamed, so that a reader never sees it empty.
 		time.Sleep(100 * time.Millisecond)
-		os.WriteFile(args[0], []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+		os.WriteFile(args[0]+".tmp", []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+		os.Rename(args[0]+".tmp", args[0])
 		select {}
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper mode", mode)

@@ -504,7 +504,9 @@ func TestFollowsDaemonThroughPidFile(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "d.pid")
 	sp := spec("p", helper(t, "daemonize", pidFile))
 	sp.PidFile = pidFile
-	sp.StartWait = 500 * time.Millisecond
+	// Long enough for the race-built helper to start and write its pid
+	// on a loaded machine.
+	sp.StartWait = 3 * time.Second
 	m := h.open(sp)
 	s := mustStart(t, m, "p")
 	b, _ := os.ReadFile(pidFile)
