@@ -291,10 +291,9 @@ func (p *proc) spawn() (*instance, error) {
 	return in, nil
 }
 
-// startFailed answers the start's waiters and schedules a retry when the
-// process should run.
-// The reason is recorded as lastError (saved with the afterExit that
-// follows, or by the caller).
+// startFailed records why the start failed (lastError), answers the
+// start's waiters, then starts again at once for requests queued behind a
+// stop, or schedules a retry when the process should run.
 func (p *proc) startFailed(err *StartError) {
 	p.log.Warn("start failed", zap.Error(err))
 	p.phase = phaseStopped
@@ -335,6 +334,7 @@ func (p *proc) setRunning(in *instance) {
 	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
 	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
 	p.rec.LastError = "" // kept until a start succeeds: it says why the last one did not
+	p.rec.NextStartTime = time.Time{}
 	p.save()
 	p.writePidFile(in.pid)
 }
