@@ -1,9 +1,12 @@
 package procmgr
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -45,4 +48,46 @@ func (r runAs) gids() []uint32 {
 		out = append(out, uint32(g))
 	}
 	return out
+}
+
+// FindExecutable finds the program name as the shell would, in the
+// directories of path, and checks that uid (with groups gids) may execute
+// it: for `config check`, which answers for the user a process runs as.
+func FindExecutable(name, path string, uid uint32, gids []uint32) (string, error) {
+	var found string
+	if strings.Contains(name, "/") {
+		found = name
+	} else {
+		for _, dir := range strings.Split(path, ":") {
+			if dir == "" {
+				dir = "."
+			}
+			if fi, err := os.Stat(dir + "/" + name); err == nil && fi.Mode().IsRegular() {
+				found = dir + "/" + name
+				break
+			}
+		}
+		if found == "" {
+			return "", fmt.Errorf("%s: not found in PATH %s", name, path)
+		}
+	}
+	fi, err := os.Stat(found)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%s: %w", found, cause(err))
+	case !fi.Mode().IsRegular():
+		return "", fmt.Errorf("%s: not a regular file", found)
+	case fi.Mode().Perm()&0o111 == 0, uid != 0 && !mayAccess(fi, uid, gids, 0o1):
+		return "", fmt.Errorf("%s: not executable by uid %d", found, uid)
+	}
+	return found, nil
+}
+
+// cause drops the path from a *fs.PathError: messages name the file already.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

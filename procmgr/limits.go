@@ -43,7 +43,7 @@ func limitValue(v uint64) string {
 // agent checks them before every start, and `config check` at load.
 func CheckLimits(limits []Limit) error {
 	for _, l := range limits {
-		if err := checkLimit(l); err != nil {
+		if err := CheckLimit(l); err != nil {
 			return fmt.Errorf("limits.%s: %w", l.Name, err)
 		}
 	}

@@ -21,7 +21,9 @@ var rlimitResources = map[string]int{
 // nrOpenFile holds the largest RLIMIT_NOFILE the kernel accepts.
 var nrOpenFile = "/proc/sys/fs/nr_open"
 
-func checkLimit(l Limit) error {
+// CheckLimit says why this agent could not set l (see CheckLimits), or
+// returns nil.
+func CheckLimit(l Limit) error {
 	res, ok := rlimitResources[l.Name]
 	if !ok {
 		return fmt.Errorf("unknown limit; want one of %s", strings.Join(LimitNames, ", "))

@@ -1,9 +1,7 @@
 package procmgr
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 )
@@ -31,11 +29,7 @@ func workDir(dir string, who runAs) (string, error) {
 func CheckDirectory(dir string, uid uint32, gids []uint32) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("cannot change to directory %s: %w", dir, err)
+		return fmt.Errorf("cannot change to directory %s: %w", dir, cause(err))
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("cannot change to directory %s: not a directory", dir)
