@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"strings"
 	"syscall"
 )
 
@@ -54,22 +53,9 @@ func (r runAs) gids() []uint32 {
 // directories of path, and checks that uid (with groups gids) may execute
 // it: for `config check`, which answers for the user a process runs as.
 func FindExecutable(name, path string, uid uint32, gids []uint32) (string, error) {
-	var found string
-	if strings.Contains(name, "/") {
-		found = name
-	} else {
-		for _, dir := range strings.Split(path, ":") {
-			if dir == "" {
-				dir = "."
-			}
-			if fi, err := os.Stat(dir + "/" + name); err == nil && fi.Mode().IsRegular() {
-				found = dir + "/" + name
-				break
-			}
-		}
-		if found == "" {
-			return "", fmt.Errorf("%s: not found in PATH %s", name, path)
-		}
+	found, err := lookPathIn(name, path)
+	if err != nil {
+		return "", err
 	}
 	fi, err := os.Stat(found)
 	switch {

@@ -95,10 +95,7 @@ func ParseEnvFile(file string, data []byte) ([]string, error) {
 func ReadEnvFile(path string) ([]string, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
+		err = cause(err)
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, fmt.Errorf("environment_file %s: is a symbolic link; name the file itself", path)
 		}
@@ -167,7 +164,7 @@ func lookPathIn(file, path string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s: executable file not found in PATH %s", file, path)
+	return "", fmt.Errorf("%s: not found in PATH %s", file, path)
 }
 
 // shortStr cuts s to a length fit for a one-line message.

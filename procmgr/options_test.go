@@ -211,7 +211,7 @@ func TestStartErrorsOfOptions(t *testing.T) {
 		{"environment_file is a symlink", func(s *Spec) { s.EnvironmentFile = link }, "is a symbolic link"},
 		{"environment_file is a directory", func(s *Spec) { s.EnvironmentFile = dir }, "not a regular file"},
 		{"nofile above nr_open", func(s *Spec) { s.Limits = []Limit{{"nofile", 1 << 40}} }, "limits.nofile: 1099511627776 is above the kernel's maximum"},
-		{"program not in the base PATH", func(s *Spec) { s.Command = "no-such-program-ocp 1" }, "executable file not found in PATH " + BasePath},
+		{"program not in the base PATH", func(s *Spec) { s.Command = "no-such-program-ocp 1" }, "no-such-program-ocp: not found in PATH " + BasePath},
 		{"helper cannot exec", func(s *Spec) { s.Command = file; s.Umask = new(uint32) }, "cannot execute " + file + ": permission denied"},
 	}
 	for _, tc := range cases {
