@@ -9,22 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// sharedDir makes a directory every user may search, outside t.TempDir
-// (whose parents are private to root), removed at the end of the test.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ocp-options-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+	"github.com/ocp-agent/ocp-agent/internal/testdir"
+)
 
 func readProc(t *testing.T, pid int, name string) string {
 	t.Helper()
@@ -76,7 +63,7 @@ func TestOptionsReachTheChild(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := sharedDir(t)
+			dir := testdir.Shared(t)
 			envFile := filepath.Join(dir, "env")
 			os.WriteFile(envFile, []byte("# comment\nFROM_FILE=\"file value\"\nOCP_ENV=from-file\n"), 0o600)
 			sp := spec("p", "sleep 1000")
@@ -186,7 +173,7 @@ func TestStartErrorsOfOptions(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run as nobody")
 	}
-	dir := sharedDir(t)
+	dir := testdir.Shared(t)
 	private := filepath.Join(dir, "private")
 	os.Mkdir(private, 0o700)
 	file := filepath.Join(dir, "file")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocp-agent/ocp-agent/internal/testdir"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
 
@@ -17,12 +18,7 @@ func TestConfigCheckFindings(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("checks for the user nobody need root")
 	}
-	dir, err := os.MkdirTemp("", "ocp-check-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
+	dir := testdir.Shared(t)
 	private := filepath.Join(dir, "private")
 	os.Mkdir(private, 0o700)
 	rootOnly := filepath.Join(dir, "root-only")
