@@ -120,6 +120,8 @@ func (a *Agent) assign(cfg *config.Config) ([]procmgr.Spec, map[int64]entry, err
 			Alias: p.Alias, ID: id, Command: p.StartCommand, User: p.User, PidFile: p.PidFile, Match: p.Match,
 			StopSignal: p.StopSignal, StopTimeout: p.StopTimeout, StartWait: p.StartWait,
 			Autostart: p.Autostart, Autorestart: p.Autorestart,
+			Directory: p.Directory, Environment: p.Environment, EnvironmentFile: p.EnvironmentFile,
+			Umask: p.Umask, Limits: specLimits(p.Limits),
 		})
 	}
 	id, err := a.store.AssignID(SelfAlias, 0)
@@ -133,6 +135,16 @@ func (a *Agent) assign(cfg *config.Config) ([]procmgr.Spec, map[int64]entry, err
 		}
 	}
 	return specs, byID, nil
+}
+
+// specLimits converts the config's limits to procmgr's, which does not
+// import config.
+func specLimits(ls []config.Limit) []procmgr.Limit {
+	var out []procmgr.Limit
+	for _, l := range ls {
+		out = append(out, procmgr.Limit{Name: l.Name, Value: l.Value})
+	}
+	return out
 }
 
 // setEntries makes byID the API's view of which ids exist.

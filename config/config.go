@@ -165,6 +165,24 @@ type Process struct {
 	// StartWait is how long a new process must stay up to count as
 	// started; always >= 0.
 	StartWait time.Duration
+	// Directory is the absolute, cleaned working directory; "" for the
+	// user's home when it exists, else /. It is checked at each start.
+	Directory string
+	// Environment is added to the base environment (PATH, HOME, USER,
+	// LOGNAME, SHELL), over EnvironmentFile's; keys are POSIX names.
+	Environment map[string]string
+	// EnvironmentFile is an absolute path of KEY=value lines, read at each
+	// start; "" when not set.
+	EnvironmentFile string
+	// Umask is the process's file mode creation mask (at most 0777); nil
+	// inherits the agent's.
+	Umask *uint32
+	// Limits are the resource limits set before exec, in LimitNames order.
+	Limits []Limit
+	// Lines holds the line of every key of the process present in the
+	// file, and of each limit as "limits.nofile", so that problems found
+	// after loading (by config check, at start) can point at them.
+	Lines map[string]int
 	// Line is where the process's list item starts.
 	Line int
 	// IDLine is the line of the `id` key (Line when absent), so that the

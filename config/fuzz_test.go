@@ -12,6 +12,8 @@ import (
 	"github.com/ocp-agent/ocp-agent/config"
 )
 
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 var fuzzAliasRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // FuzzParse checks that no input makes Parse panic, that every failure is a
@@ -109,6 +111,17 @@ func checkInvariants(t *testing.T, c *config.Config) {
 		}
 		if p.PidFile != "" && !filepath.IsAbs(p.PidFile) {
 			t.Fatalf("pid file %q", p.PidFile)
+		}
+		if (p.Directory != "" && !filepath.IsAbs(p.Directory)) || (p.EnvironmentFile != "" && !filepath.IsAbs(p.EnvironmentFile)) {
+			t.Fatalf("directory %q, environment_file %q", p.Directory, p.EnvironmentFile)
+		}
+		for k, v := range p.Environment {
+			if !envNameRE.MatchString(k) || strings.IndexByte(v, 0) >= 0 {
+				t.Fatalf("environment %q=%q", k, v)
+			}
+		}
+		if p.Umask != nil && *p.Umask > 0o777 {
+			t.Fatalf("umask %o", *p.Umask)
 		}
 		if p.Line <= 0 || p.IDLine < p.Line {
 			t.Fatalf("lines %d, %d", p.Line, p.IDLine)

@@ -11,6 +11,7 @@ import (
 var processKeys = []string{
 	"alias", "id", "start_command", "user", "pid_file", "match", "log_file_pattern",
 	"operable", "stop_signal", "stop_timeout", "start_wait", "autostart", "autorestart",
+	"directory", "environment", "environment_file", "umask", "limits",
 }
 
 // processes walks the processes list; aliases and explicit ids must be
@@ -107,5 +108,7 @@ func (p *parser) process(m *mapping, it *yaml.Node) Process {
 			p.errorf(m.vals["start_wait"].Line, m.key("start_wait"), "must be >= 0, got %s", d)
 		}
 	}
+	pr.Lines = m.lines
+	p.processOptions(m, &pr)
 	return pr
 }

@@ -114,6 +114,32 @@ var ruleCases = []struct {
 
 	// processes: the list.
 	{"processes not a list", hostOnly + "processes:\n  alias: p\n", 4, "processes", "want a list, got a mapping"},
+	// Process options.
+	{"directory relative", proc("directory: opt/ob"), 6, "processes[0].directory", `want an absolute path, got "opt/ob"`},
+	{"directory list", proc("directory: [a]"), 6, "processes[0].directory", "want a string, got a list"},
+	{"environment a list", proc("environment: [A=1]"), 6, "processes[0].environment", "want a mapping of NAME: value, got a list"},
+	{"environment a string", proc("environment: A=1"), 6, "processes[0].environment", "want a mapping"},
+	{"environment bad name", proc("environment:", "  1A: x"), 7, "processes[0].environment.1A", "not a valid variable name"},
+	{"environment name with a dash", proc("environment:", "  A-B: x"), 7, "processes[0].environment.A-B", "not a valid variable name"},
+	{"environment name with a space", proc("environment:", `  "A B": x`), 7, `processes[0].environment."A B"`, "not a valid variable name"},
+	{"environment duplicate", proc("environment:", "  A: x", "  A: y"), 8, "processes[0].environment.A", "duplicate variable (first set on line 7)"},
+	{"environment null value", proc("environment:", "  A:"), 7, "processes[0].environment.A", `want a string (write "" for an empty value), got nothing`},
+	{"environment mapping value", proc("environment:", "  A: {b: 1}"), 7, "processes[0].environment.A", "got a mapping"},
+	{"environment reserved", proc("environment: {OCP_AGENT_LAUNCH: x}"), 6, "processes[0].environment.OCP_AGENT_LAUNCH", "set by the agent"},
+	{"environment_file relative", proc("environment_file: env"), 6, "processes[0].environment_file", "want an absolute path"},
+	{"umask not octal", proc(`umask: "089"`), 6, "processes[0].umask", `want an octal mask like "022", got "089"`},
+	{"umask word", proc("umask: u=rwx"), 6, "processes[0].umask", "want an octal mask"},
+	{"umask too big", proc(`umask: "1777"`), 6, "processes[0].umask", "above 0777"},
+	{"limits not a mapping", proc("limits: 10"), 6, "processes[0].limits", "want a mapping of keys (nofile, nproc, core, memlock, stack)"},
+	{"limits unknown", proc("limits:", "  nofiles: 10"), 7, "processes[0].limits.nofiles", "unknown key; valid keys here are nofile, nproc, core, memlock, stack"},
+	{"limits negative", proc("limits: {nofile: -1}"), 6, "processes[0].limits.nofile", "must be >= 0 or unlimited, got -1"},
+	{"limits fraction", proc("limits:", "  nproc: 1.5"), 7, "processes[0].limits.nproc", "want a count or unlimited, got 1.5"},
+	{"limits quoted", proc("limits:", `  nofile: "10"`), 7, "processes[0].limits.nofile", `want a count or unlimited, got the quoted string "10"`},
+	{"limits suffix", proc("limits:", "  stack: 8M"), 7, "processes[0].limits.stack", `want a number of bytes, got "8M"; for 8MiB write 8388608`},
+	{"limits suffix on a count", proc("limits:", "  nofile: 64K"), 7, "processes[0].limits.nofile", `want a count or unlimited, got "64K"`},
+	{"limits infinity", proc("limits:", "  core: infinity"), 7, "processes[0].limits.core", `want bytes or unlimited, got "infinity"`},
+	{"limits too big", proc("limits:", "  core: 18446744073709551616"), 7, "processes[0].limits.core", "want bytes or unlimited"},
+	{"limits max uint64", proc("limits:", "  core: 18446744073709551615"), 7, "processes[0].limits.core", "out of range; write unlimited"},
 	{"process not a mapping", hostOnly + "processes:\n  - p\n", 4, "processes[0]", "want a mapping"},
 	{"process empty", hostOnly + "processes:\n  -\n", 4, "processes[0].alias", "required"},
 
@@ -230,6 +256,20 @@ var acceptCases = []struct {
 		return c.Processes[0].ID == 42 && c.Processes[0].IDLine == 7 && c.Processes[0].Line == 4
 	}},
 	{"alias with letters and digits", hostOnly + "processes:\n  - alias: 2x\n    start_command: x\n", func(c *config.Config) bool { return c.Processes[0].Alias == "2x" }},
+	{"process options", proc("directory: /opt/ob/", "environment: {OCP_ENV: prod, PORT: 8089, E: \"\"}", "environment_file: /etc/ob.env",
+		`umask: "027"`, "limits:", "  nofile: 655350", "  core: unlimited", "  stack: +8388608"), func(c *config.Config) bool {
+		p := c.Processes[0]
+		return p.Directory == "/opt/ob" && len(p.Environment) == 3 && p.Environment["PORT"] == "8089" && p.Environment["E"] == "" &&
+			p.EnvironmentFile == "/etc/ob.env" && p.Umask != nil && *p.Umask == 0o27 && len(p.Limits) == 3 &&
+			p.Limits[0] == config.Limit{Name: "nofile", Value: 655350} && p.Limits[1] == config.Limit{Name: "core", Value: config.Unlimited} &&
+			p.Limits[2].Value == 8<<20 && p.Lines["limits.core"] == 12 && p.Lines["directory"] == 6 && p.Lines["umask"] == 9
+	}},
+	{"umask unquoted 022", proc("umask: 022"), func(c *config.Config) bool { return *c.Processes[0].Umask == 0o22 }},
+	{"umask 0", proc("umask: 0"), func(c *config.Config) bool { return *c.Processes[0].Umask == 0 }},
+	{"no options", proc(), func(c *config.Config) bool {
+		p := c.Processes[0]
+		return p.Directory == "" && p.Environment == nil && p.Umask == nil && p.Limits == nil
+	}},
 	{"anchor without alias", "host: &h\n  id: 1\n", func(c *config.Config) bool { return c.Host.ID == 1 }},
 }
 

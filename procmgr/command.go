@@ -2,6 +2,7 @@ package procmgr
 
 import (
 	"fmt"
+	"os"
 	"os/user"
 	"strconv"
 	"strings"
@@ -25,16 +26,23 @@ func commandArgv(command string) []string {
 
 // runAs is who a managed process runs as.
 type runAs struct {
-	name string
-	home string
-	cred *syscall.Credential // nil: the agent's own user
+	name  string // "" when the agent's uid has no name
+	home  string
+	shell string
+	cred  *syscall.Credential // nil: the agent's own user
 }
 
 // lookupRunAs resolves a user name at start time rather than at config
-// time, so that a user created after the agent started is found.
+// time, so that a user created after the agent started is found. An empty
+// name is the agent's own user, whose HOME, USER and SHELL the process
+// gets too (the agent's environment is not passed on).
 func lookupRunAs(name string, agentUID int) (runAs, error) {
 	if name == "" {
-		return runAs{}, nil
+		u, err := user.LookupId(strconv.Itoa(agentUID))
+		if err != nil {
+			return runAs{home: "/", shell: defaultShell}, nil
+		}
+		return runAs{name: u.Username, home: u.HomeDir, shell: loginShell(u.Username)}, nil
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
@@ -48,7 +56,7 @@ func lookupRunAs(name string, agentUID int) (runAs, error) {
 	if err != nil {
 		return runAs{}, fmt.Errorf("user %s: gid %q: %w", name, u.Gid, err)
 	}
-	r := runAs{name: u.Username, home: u.HomeDir}
+	r := runAs{name: u.Username, home: u.HomeDir, shell: loginShell(u.Username)}
 	if int(uid) == agentUID {
 		return r, nil // already that user: nothing to switch
 	}
@@ -67,36 +75,27 @@ func lookupRunAs(name string, agentUID int) (runAs, error) {
 	return r, nil
 }
 
-// strippedEnv lists variables that belong to the agent's own supervisor
-// (systemd) and would make a child talk to it as if it were the agent.
-var strippedEnv = []string{"NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC=", "LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES="}
+// defaultShell is SHELL when the password database names none.
+const defaultShell = "/bin/sh"
 
-// childEnv is the environment of a managed process: the agent's, less
-// systemd's variables, with HOME, USER and LOGNAME of the user it runs as.
-func childEnv(base []string, who runAs, alias string) []string {
-	env := make([]string, 0, len(base)+4)
-	for _, kv := range base {
-		if hasAnyPrefix(kv, strippedEnv) {
-			continue
-		}
-		if who.name != "" && hasAnyPrefix(kv, []string{"HOME=", "USER=", "LOGNAME="}) {
-			continue
-		}
-		env = append(env, kv)
-	}
-	if who.name != "" {
-		env = append(env, "HOME="+who.home, "USER="+who.name, "LOGNAME="+who.name)
-	}
-	return append(env, "OCP_AGENT_PROCESS="+alias)
-}
+// passwdFile is where loginShell reads users' shells.
+var passwdFile = "/etc/passwd"
 
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
+// loginShell returns the shell field of name's /etc/passwd entry, which
+// os/user does not expose; defaultShell when there is none (a user known
+// only to NSS, or an empty field, which login(1) reads as /bin/sh too).
+func loginShell(name string) string {
+	data, err := os.ReadFile(passwdFile)
+	if err != nil {
+		return defaultShell
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) == 7 && f[0] == name && f[6] != "" {
+			return f[6]
 		}
 	}
-	return false
+	return defaultShell
 }
 
 // exitStatus is the shell's view of how a process ended: its exit code, or

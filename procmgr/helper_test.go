@@ -22,8 +22,17 @@ func TestMain(m *testing.M) {
 	// Helpers built with -race would otherwise sleep 1 s at exit, which
 	// start_wait would see as still running.
 	os.Setenv("GORACE", "atexit_sleep_ms=0")
+	// A descriptor without close-on-exec that the "agent" inherited: no
+	// managed process may get it (TestOptionsReachTheChild).
+	if fd, err := syscall.Open("/dev/null", syscall.O_RDONLY, 0); err == nil {
+		inheritedFD = fd
+	}
 	os.Exit(m.Run())
 }
+
+// inheritedFD is a descriptor opened without close-on-exec before any
+// manager exists; -1 when it could not be opened.
+var inheritedFD = -1
 
 // helper returns a start_command that runs this test binary as a helper.
 func helper(t *testing.T, mode string, args ...string) string {

@@ -84,6 +84,7 @@ type Manager struct {
 // pid_file and match), and only then starts the owners, which start what
 // should run. It returns once every process is adopted or known stopped.
 func New(opts Options, specs []Spec) (*Manager, error) {
+	CloseInheritedOnExec()
 	if opts.FS.Root == "" {
 		opts.FS = procfs.Default
 	}

@@ -79,6 +79,9 @@ func spec(alias, command string) Spec {
 	return Spec{
 		Alias: alias, ID: 1, Command: command, StopSignal: syscall.SIGTERM,
 		StopTimeout: 2 * time.Second, StartWait: 200 * time.Millisecond,
+		// The agent's environment is not passed on: helpers built with
+		// -race need this one to exit at once (TestMain).
+		Environment: map[string]string{"GORACE": "atexit_sleep_ms=0"},
 	}
 }
 

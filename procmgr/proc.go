@@ -259,8 +259,35 @@ func (p *proc) beginStart() {
 	p.arm(p.spec.StartWait)
 }
 
+// spawn starts a new instance of the process: as its user, in its
+// directory, with the environment, limits and umask of its spec. Every
+// check that can fail is made before the fork, so that the error says what
+// is wrong rather than os/exec's "fork/exec PATH: ..." (which names the
+// program even when the directory is at fault).
 func (p *proc) spawn() (*instance, error) {
 	who, err := lookupRunAs(p.spec.User, os.Getuid())
+	if err != nil {
+		return nil, err
+	}
+	dir, err := workDir(p.spec.Directory, who)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckLimits(p.spec.Limits); err != nil {
+		return nil, err
+	}
+	var fileVars []string
+	if p.spec.EnvironmentFile != "" {
+		if fileVars, err = ReadEnvFile(p.spec.EnvironmentFile); err != nil {
+			return nil, err
+		}
+	}
+	env := childEnv(who, &p.spec, fileVars, p.rec.Launch)
+	argv := commandArgv(p.spec.Command)
+	if len(argv) == 0 {
+		return nil, errors.New("empty command")
+	}
+	path, err := lookPathIn(argv[0], envValue(env, "PATH"))
 	if err != nil {
 		return nil, err
 	}
@@ -269,23 +296,28 @@ func (p *proc) spawn() (*instance, error) {
 		return nil, err
 	}
 	defer out.Close() // the child holds its own copy
-	argv := commandArgv(p.spec.Command)
-	if len(argv) == 0 {
-		return nil, errors.New("empty command")
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(childEnv(os.Environ(), who, p.spec.Alias), launchEnv+"="+p.rec.Launch)
-	cmd.Dir = "/"
-	if who.home != "" {
-		if fi, err := os.Stat(who.home); err == nil && fi.IsDir() {
-			cmd.Dir = who.home
+	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Dir: dir, Stdout: out, Stderr: out}
+	cmd.SysProcAttr = sysProcAttr(who.cred)
+	var report, reportW *os.File
+	if p.spec.Umask != nil || len(p.spec.Limits) > 0 {
+		if report, reportW, err = viaExecHelper(cmd, p.spec.Umask, p.spec.Limits); err != nil {
+			return nil, err
 		}
 	}
-	cmd.SysProcAttr = sysProcAttr(who.cred)
 	in, err := spawn(cmd, p.m.fs)
+	if reportW != nil {
+		reportW.Close() // the child has its copy; EOF once it has exec'd
+	}
 	if err != nil {
+		if report != nil {
+			report.Close()
+		}
 		return nil, err
+	}
+	if report != nil {
+		if err := awaitExec(in, report); err != nil {
+			return nil, err
+		}
 	}
 	in.outPath, in.outOffset = out.Name(), off
 	return in, nil

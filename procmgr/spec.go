@@ -25,6 +25,21 @@ type Spec struct {
 	// match of the command line, arguments joined by spaces, is adopted).
 	Match *regexp.Regexp
 
+	// Directory is the working directory; "" for the user's home when it
+	// exists, else /.
+	Directory string
+	// Environment is added to the base environment (BaseEnv), after and
+	// over EnvironmentFile's variables. Keys are POSIX names.
+	Environment map[string]string
+	// EnvironmentFile, when set, is a file of KEY=value lines read at each
+	// start (ParseEnvFile), so that a changed secret needs no reload.
+	EnvironmentFile string
+	// Umask, when set, is the file mode creation mask of the process;
+	// nil inherits the agent's.
+	Umask *uint32
+	// Limits are resource limits set in the process before it execs.
+	Limits []Limit
+
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
 	StartWait   time.Duration

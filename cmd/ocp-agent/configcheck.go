@@ -22,9 +22,13 @@ func newConfigCmd() *cobra.Command {
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Load and validate a config file and print what it configures",
-		Long: `Load and validate a config file without touching the state directory or the
-running agent, and print what it configures. A problem is reported with the
-file, the line and the key, and exit status 2.`,
+		Long: `Load and validate a config file without touching the running agent, and
+print what it configures. Then look for what would fail a start: a program
+not found or not executable for its user, a directory the user cannot
+enter, an unreadable environment_file, a limit the agent could not set, an
+explicit id the state gave another alias (the state is read, never
+written). A problem is reported with the file, the line and the key, and
+exit status 2.`,
 		Args: exactArgs(0, "no arguments"),
 	}
 	path := configFlag(check)
@@ -34,10 +38,22 @@ file, the line and the key, and exit status 2.`,
 		if err != nil {
 			return err
 		}
+		findings, notes := checkFindings(cfg)
 		if *asJSON {
-			return writeJSON(cmd.OutOrStdout(), checkSummary(cfg))
+			r := checkSummary(cfg)
+			r.Notes = append(r.Notes, notes...)
+			for _, f := range findings {
+				r.Findings = append(r.Findings, f.Error())
+			}
+			if err := writeJSON(cmd.OutOrStdout(), r); err != nil {
+				return err
+			}
+		} else {
+			printCheck(cmd.OutOrStdout(), cfg, findings, notes)
 		}
-		printCheck(cmd.OutOrStdout(), cfg)
+		if len(findings) > 0 {
+			return &exitError{exitConfig, fmt.Errorf("%s: %d problem(s) would fail a start", cfg.File, len(findings))}
+		}
 		return nil
 	}
 	cmd.AddCommand(check)
@@ -53,6 +69,10 @@ type checkResult struct {
 	StateDir  string         `json:"stateDir"`
 	Processes []checkProcess `json:"processes"`
 	Warnings  []string       `json:"warnings"`
+	// Findings would fail a start (exit status 2); Notes say what could
+	// not be checked.
+	Findings []string `json:"findings"`
+	Notes    []string `json:"notes"`
 }
 
 type checkProcess struct {
@@ -64,7 +84,7 @@ type checkProcess struct {
 
 func checkSummary(cfg *config.Config) checkResult {
 	r := checkResult{File: cfg.File, HostID: cfg.Host.ID, Listen: cfg.Server.Listen, Socket: cfg.Server.Socket,
-		StateDir: cfg.StateDir, Processes: []checkProcess{}, Warnings: cfg.Warnings}
+		StateDir: cfg.StateDir, Processes: []checkProcess{}, Warnings: cfg.Warnings, Findings: []string{}, Notes: []string{}}
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
@@ -75,9 +95,18 @@ func checkSummary(cfg *config.Config) checkResult {
 }
 
 // printCheck prints a summary a person can check at a glance.
-func printCheck(w io.Writer, cfg *config.Config) {
+func printCheck(w io.Writer, cfg *config.Config, findings []*config.Error, notes []string) {
 	for _, warn := range cfg.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+	for _, f := range findings {
+		fmt.Fprintf(w, "error: %s\n", f)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if len(findings) > 0 {
+		return
 	}
 	listen := cfg.Server.Listen
 	if listen == "" {

@@ -83,7 +83,8 @@ type testEnv struct {
 	stateDir string
 	listen   string
 	cfgPath  string
-	env      []string // added to the agent's environment
+	env      []string   // added to the agent's environment
+	files    []*os.File // inherited by the agent as fds 3..., without close-on-exec
 }
 
 func newEnv(t *testing.T, processes string) *testEnv {
@@ -182,6 +183,7 @@ func (e *testEnv) launch() *agentProc {
 	a.cmd = exec.Command(filepath.Join(binDir, "ocp-agent"), "run", "--config", e.cfgPath)
 	a.cmd.Stderr = a.stderr
 	a.cmd.Env = append(os.Environ(), e.env...)
+	a.cmd.ExtraFiles = e.files
 	if err := a.cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
