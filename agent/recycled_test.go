@@ -50,13 +50,13 @@ func runAgent(t *testing.T, cfgYAML string) (*Agent, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(cfg, zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)))
+	ln, err := Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := a.Listen()
+	a, err := New(cfg, zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)))
 	if err != nil {
-		a.Close()
+		ln.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -70,7 +70,7 @@ func runAgent(t *testing.T, cfgYAML string) (*Agent, string) {
 		a.Close()
 		killRecorded(cfg.StateDir)
 	})
-	return a, ln.Addr().String()
+	return a, ln.TCP.Addr().String()
 }
 
 // killRecorded kills what the agent left running: the processes its state
@@ -183,18 +183,18 @@ func TestAgentSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln, err := Listen(parsed)
+	if err != nil || ln.TCP != nil {
+		t.Fatalf("Listen = %v, %v; want no TCP listener", ln, err)
+	}
 	a, err := New(parsed, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	ln, err := a.Listen()
-	if err != nil || ln != nil {
-		t.Fatalf("Listen = %v, %v; want no TCP listener", ln, err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, nil) }()
+	go func() { done <- a.Serve(ctx, ln) }()
 
 	fi, err := os.Stat(sock)
 	if err != nil || fi.Mode().Perm() != 0o600 || fi.Mode().Type() != os.ModeSocket {
@@ -208,14 +208,9 @@ func TestAgentSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(second, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Listen(); !errors.Is(err, ErrSocketInUse) {
+	if _, err := Listen(second); !errors.Is(err, ErrSocketInUse) {
 		t.Errorf("second agent's Listen: %v, want ErrSocketInUse", err)
 	}
-	b.Close()
 	if c, err := net.Dial("unix", sock); err != nil {
 		t.Errorf("the first agent lost its socket: %v", err)
 	} else {

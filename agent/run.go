@@ -12,46 +12,67 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ocp-agent/ocp-agent/config"
 	"github.com/ocp-agent/ocp-agent/procmgr"
 )
 
-// Listen opens the API's listeners: it returns the TCP one (nil when
-// server.listen is ""), speaking TLS when server.tls is set, and keeps the
-// local admin socket (server.socket) for Serve. It is separate from Serve
-// so that a port in use, or a socket another agent serves, fails the start
-// before anything else is done.
-func (a *Agent) Listen() (net.Listener, error) {
-	ln, err := a.listenTCP()
+// Listeners are the API's listeners, opened by Listen before the agent
+// starts anything.
+type Listeners struct {
+	// TCP is server.listen's listener, speaking TLS when server.tls is
+	// set; nil when server.listen is "".
+	TCP net.Listener
+	// Socket is the local admin socket (server.socket); nil when unset.
+	Socket net.Listener
+}
+
+// Listen opens the API's listeners. It comes before New, so that a port in
+// use, or a socket another agent serves, fails the start before any
+// managed process is started: an agent that exits then would leave them
+// running unsupervised.
+func Listen(cfg *config.Config) (*Listeners, error) {
+	ln, err := listenTCP(cfg.Server)
 	if err != nil {
 		return nil, err
 	}
-	if a.cfg.Server.Socket != "" {
-		s := a.cfg.Server
-		a.socket, err = listenSocket(socketSpec{path: s.Socket, group: s.SocketGID, hasGroup: s.SocketGroup != ""})
+	l := &Listeners{TCP: ln}
+	if s := cfg.Server; s.Socket != "" {
+		l.Socket, err = listenSocket(socketSpec{path: s.Socket, group: s.SocketGID, hasGroup: s.SocketGroup != ""})
 		if err != nil {
-			if ln != nil {
-				ln.Close()
-			}
+			l.Close()
 			return nil, err
 		}
 	}
-	return ln, nil
+	return l, nil
 }
 
-func (a *Agent) listenTCP() (net.Listener, error) {
-	if a.cfg.Server.Listen == "" {
+// Close closes the listeners (Serve closes them too); it removes the
+// socket file.
+func (l *Listeners) Close() {
+	if l == nil {
+		return
+	}
+	for _, ln := range []net.Listener{l.TCP, l.Socket} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+func listenTCP(s config.Server) (net.Listener, error) {
+	if s.Listen == "" {
 		return nil, nil
 	}
 	var tlsCfg *tls.Config
-	if a.cfg.Server.TLS != nil {
+	if s.TLS != nil {
 		var err error
-		if tlsCfg, err = serverTLSConfig(a.cfg.Server.TLS); err != nil {
+		if tlsCfg, err = serverTLSConfig(s.TLS); err != nil {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", a.cfg.Server.Listen)
+	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", a.cfg.Server.Listen, err)
+		return nil, fmt.Errorf("listen on %s: %w", s.Listen, err)
 	}
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
@@ -79,15 +100,20 @@ func (a *Agent) handler() (http.Handler, error) {
 	}, a)
 }
 
-// Serve serves the API on ln and on the socket Listen opened (either may
-// be nil; with neither there is nothing to serve) until ctx is done, then
+// Serve serves the API on the listeners Listen opened (l or either of them
+// may be nil; with neither there is nothing to serve) until ctx is done, then
 // finishes the requests in flight, waiting at most the longest
 // stop_timeout plus the SIGKILL wait, so that a stop under way is
 // answered, and removes the socket file. Managed processes are left
 // running.
-func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
+func (a *Agent) Serve(ctx context.Context, l *Listeners) error {
+	if l == nil {
+		l = &Listeners{}
+	}
+	ln := l.TCP
+	a.socket = l.Socket // Close removes the socket file if Serve did not
 	var lns []net.Listener
-	for _, l := range []net.Listener{ln, a.socket} {
+	for _, l := range []net.Listener{ln, l.Socket} {
 		if l != nil {
 			lns = append(lns, l)
 		}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/ocp-agent/ocp-agent/internal/safedir"
 )
 
 // socketSpec is how the local admin socket is created.
@@ -35,11 +37,21 @@ var ErrSocketInUse = errors.New("socket in use")
 // listenSocket creates the unix socket of spec, replacing a stale socket
 // file that nothing answers on. It never removes anything but a socket, and
 // never one that is live: a live one means another agent.
+//
+// The socket's directory must be one only root can change (see safedir):
+// whoever can rename files in it could swap the socket for a symlink
+// between bind and chmod and have root chmod or chown any file. The mode
+// and group are still set through a descriptor of the socket file itself,
+// never by path, as a second line of defence.
 func listenSocket(spec socketSpec) (net.Listener, error) {
+	dir := filepath.Dir(spec.path)
+	if err := safedir.Check(dir); err != nil {
+		return nil, fmt.Errorf("listen on %s: server.socket must be in a directory only root can write: %w", spec.path, err)
+	}
 	if err := clearStaleSocket(spec.path); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(spec.path), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", spec.path, err)
 	}
 	ln, err := bindSocket(spec.path)
@@ -48,13 +60,11 @@ func listenSocket(spec socketSpec) (net.Listener, error) {
 	}
 	// Bound owner-only; given to the group, then opened to it, so that no
 	// one else can connect at any moment in between.
+	gid := -1
 	if spec.hasGroup {
-		if err := os.Chown(spec.path, -1, int(spec.group)); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("listen on %s: give it to group %d: %w", spec.path, spec.group, err)
-		}
+		gid = int(spec.group)
 	}
-	if err := os.Chmod(spec.path, spec.mode()); err != nil {
+	if err := setSocketAccess(spec.path, gid, spec.mode()); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("listen on %s: %w", spec.path, err)
 	}

@@ -59,10 +59,11 @@ type Manager struct {
 	cancel        context.CancelFunc
 	store         Store
 	fs            procfs.FS
-	outputDir     string
 	outputMaxSize int64
 	outputBackups int
-	pidDir        string
+	outDir        *heldDir // OutputDir, held: see heldDir
+	runDir        *heldDir // PidDir, held; nil when PidDir is ""
+	rotated       rotateStats
 	bootID        string
 	log           *zap.Logger
 	onStop        func(alias string, took time.Duration, err error)
@@ -106,22 +107,28 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		ctx: ctx, cancel: cancel, store: opts.Store, fs: opts.FS, outputDir: opts.OutputDir,
-		outputMaxSize: opts.OutputMaxSize, outputBackups: opts.OutputBackups, pidDir: opts.PidDir,
+		ctx: ctx, cancel: cancel, store: opts.Store, fs: opts.FS,
+		outputMaxSize: opts.OutputMaxSize, outputBackups: opts.OutputBackups,
 		bootID: bootID, log: opts.Logger, onStop: opts.OnStop, backoff: opts.Backoff.orDefault(),
 		killWait: opts.KillWait,
 		procs:    make(map[string]*proc, len(specs)),
+	}
+	if err := m.holdDirs(opts); err != nil {
+		cancel()
+		return nil, err
 	}
 	seen := map[string]bool{}
 	var loaded []*proc
 	for _, spec := range specs {
 		if seen[spec.Alias] {
+			m.closeDirs()
 			cancel()
 			return nil, fmt.Errorf("process %s: duplicate alias", spec.Alias)
 		}
 		seen[spec.Alias] = true
 		p, err := m.load(spec)
 		if err != nil {
+			m.closeDirs()
 			cancel()
 			return nil, err
 		}
@@ -288,4 +295,5 @@ func (m *Manager) get(alias string) (*proc, bool) {
 func (m *Manager) Close() {
 	m.cancel()
 	m.wg.Wait()
+	m.closeDirs()
 }

@@ -1,59 +1,63 @@
 package procmgr
 
 import (
-	"go.uber.org/zap"
-
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
+
+	"go.uber.org/zap"
 )
 
-// writePidFile publishes pid in dir/<alias>.pid for outside tools. It is
-// written to a temporary file and renamed, so a reader never sees half a
-// pid. A failure is logged, not fatal: the file is a courtesy, the state
-// store is the record.
+// writePidFile publishes pid in the pid directory as <alias>.pid for
+// outside tools. It is written to a temporary file and renamed, so a
+// reader never sees half a pid. A failure is logged, not fatal: the file
+// is a courtesy, the state store is the record.
 func (p *proc) writePidFile(pid int) {
-	if p.m.pidDir == "" {
+	if p.m.runDir == nil {
 		return
 	}
-	if err := writeFileAtomic(p.m.pidDir, p.spec.Alias+".pid", []byte(strconv.Itoa(pid)+"\n")); err != nil {
+	if err := p.m.runDir.writeAtomic(p.spec.Alias+".pid", []byte(strconv.Itoa(pid)+"\n")); err != nil {
 		p.log.Warn("cannot write pid file", zap.Error(err))
 	}
 }
 
 // removePidFile removes the pid file once nothing runs.
 func (p *proc) removePidFile() {
-	if p.m.pidDir == "" {
+	if p.m.runDir == nil {
 		return
 	}
-	path := filepath.Join(p.m.pidDir, p.spec.Alias+".pid")
-	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+	if err := p.m.runDir.remove(p.spec.Alias + ".pid"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		p.log.Warn("cannot remove pid file", zap.Error(err))
 	}
 }
 
-func writeFileAtomic(dir, name string, data []byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("pid dir: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+name+".*")
+// writeAtomic writes data to name in d through a new temporary file
+// (O_EXCL: never one someone left there) renamed over name.
+func (d *heldDir) writeAtomic(name string, data []byte) error {
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	tmp := "." + name + "." + hex.EncodeToString(rnd[:])
+	f, err := d.open(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	defer os.Remove(tmp.Name()) // after a successful rename: nothing to remove
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+	defer d.remove(tmp) // after a successful rename: nothing to remove
+	if _, err := f.Write(data); err != nil {
+		f.Close()
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+	if err := f.Chmod(0o644); err != nil { // against the umask
+		f.Close()
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := tmp.Close(); err != nil {
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+	if err := d.rename(tmp, name); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil

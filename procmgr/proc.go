@@ -291,7 +291,7 @@ func (p *proc) spawn() (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, off, err := openOutput(p.m.outputDir, p.spec.Alias)
+	out, off, err := p.m.openOutput(p.spec.Alias)
 	if err != nil {
 		return nil, err
 	}

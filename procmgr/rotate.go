@@ -2,10 +2,13 @@ package procmgr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,86 +18,171 @@ import (
 const (
 	defaultOutputMaxSize = 10 << 20
 	defaultOutputBackups = 3
-	rotateEvery          = 30 * time.Second
+	// rotateEvery is the backstop: every file is looked at this often even
+	// when no write was reported (the watch failed, or its queue overflowed).
+	rotateEvery = 30 * time.Second
+	// copyEvery paces the copies into backups per file: a process writing
+	// faster than OutputMaxSize per copyEvery has its extra output dropped
+	// rather than copied, so that the agent's own writes stay bounded
+	// (OutputMaxSize per copyEvery per file) whatever the rate.
+	copyEvery = time.Second
 )
 
-// rotateLoop keeps every output file under the size limit. One loop for
-// the whole manager, on a slow tick: a stat per file per tick is all an
-// idle host pays.
+// rotateStats counts what rotation wrote and dropped, for tests and logs.
+type rotateStats struct {
+	copied  atomic.Int64 // bytes the agent wrote into backups
+	dropped atomic.Int64 // bytes truncated away without a copy
+}
+
+// rotateLoop keeps every output file near its size limit: it watches the
+// output directory and, when a file was written, looks at its size at
+// once, so that a process writing as fast as it can is cut back within
+// moments rather than at the next tick. It is the only goroutine that
+// rotates, so a file is never rotated twice at once. lastCopy belongs to
+// it alone.
 func (m *Manager) rotateLoop(ctx context.Context) {
+	w, err := watchModify(m.outDir.path)
+	if err != nil {
+		m.log.Warn("cannot watch output files: they are rotated every "+rotateEvery.String()+" only", zap.Error(err))
+	} else {
+		stop := context.AfterFunc(ctx, func() { w.close() })
+		defer stop()
+	}
+	lastCopy := map[string]time.Time{}
 	t := time.NewTicker(rotateEvery)
 	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
+		var names []string
+		all := false
+		if w != nil {
+			var err error
+			names, all, err = w.next(rotateEvery)
+			if err != nil && ctx.Err() == nil {
+				m.log.Warn("output watch failed: rotating every "+rotateEvery.String()+" only", zap.Error(err))
+				w.close()
+				w = nil
+			}
+		}
+		if w == nil {
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+		}
+		if ctx.Err() != nil {
 			return
-		case <-t.C:
-			m.rotateAll()
+		}
+		if w == nil || all || len(names) == 0 {
+			m.rotateAll(lastCopy)
+			continue
+		}
+		for _, name := range names {
+			alias, ok := strings.CutSuffix(name, ".log")
+			if _, known := m.get(alias); ok && known {
+				m.rotate(alias, lastCopy)
+			}
 		}
 	}
 }
 
-func (m *Manager) rotateAll() {
+func (m *Manager) rotateAll(lastCopy map[string]time.Time) {
 	for _, s := range m.Snapshots() {
-		path := filepath.Join(m.outputDir, s.Alias+".log")
-		rotated, err := rotateOutput(path, m.outputMaxSize, m.outputBackups)
-		if err != nil {
-			m.log.Warn("cannot rotate output", zap.String("alias", s.Alias), zap.Error(err))
-		} else if rotated {
-			m.log.Info("rotated output", zap.String("alias", s.Alias), zap.String("file", path))
-		}
+		m.rotate(s.Alias, lastCopy)
 	}
 }
 
-// rotateOutput rotates path when it is larger than maxSize: path.1 ..
-// path.N shift up (the oldest goes), path is copied to path.1 and then
+// rotate rotates alias's output when it is over the limit, copying into
+// a backup at most once per copyEvery.
+func (m *Manager) rotate(alias string, lastCopy map[string]time.Time) {
+	keep := time.Since(lastCopy[alias]) >= copyEvery
+	r, err := rotateOutput(m.outDir, alias+".log", m.outputMaxSize, m.outputBackups, keep)
+	switch {
+	case err != nil:
+		m.log.Warn("cannot rotate output", zap.String("alias", alias), zap.Error(err))
+	case r.copied > 0:
+		lastCopy[alias] = time.Now()
+		m.rotated.copied.Add(r.copied)
+		m.rotated.dropped.Add(r.dropped)
+		m.log.Info("rotated output", zap.String("alias", alias), zap.Int64("kept", r.copied), zap.Int64("dropped", r.dropped))
+	case r.dropped > 0:
+		m.rotated.dropped.Add(r.dropped)
+		m.log.Debug("output over its limit again within "+copyEvery.String()+": dropped", zap.String("alias", alias), zap.Int64("dropped", r.dropped))
+	}
+}
+
+// rotation is what one rotateOutput did.
+type rotation struct {
+	copied, dropped int64
+}
+
+// rotateOutput rotates name in dir when it is larger than maxSize. With
+// keep, name.1 .. name.N shift up (the oldest goes) and the last maxSize
+// bytes of name are copied to a new name.1: at most maxSize bytes written,
+// however large name grew; what came before is dropped. Then name is
 // truncated. Copy and truncate rather than rename, because the process
-// holds path open and would go on writing to the renamed file; it opened
-// it O_APPEND, so after the truncation its writes land at the new end. What
-// it writes between the copy and the truncation is lost: a few lines at
-// most, the price every copytruncate rotation pays.
-func rotateOutput(path string, maxSize int64, backups int) (bool, error) {
-	fi, err := os.Stat(path)
-	if os.IsNotExist(err) {
-		return false, nil
+// holds name open and would go on writing to the renamed file; it opened
+// it O_APPEND, so after the truncation its writes land at the new end.
+// What it writes between the copy and the truncation is lost: a few lines
+// at most, the price every copytruncate rotation pays. Every file is
+// opened relative to dir and never through a symlink.
+func rotateOutput(dir *heldDir, name string, maxSize int64, backups int, keep bool) (rotation, error) {
+	f, err := dir.open(name, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return rotation{}, nil
 	}
 	if err != nil {
-		return false, err
+		return rotation{}, err
 	}
-	if fi.Size() <= maxSize {
-		return false, nil
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return rotation{}, err
 	}
+	size := fi.Size()
+	if size <= maxSize {
+		return rotation{}, nil
+	}
+	var r rotation
+	if keep {
+		if r.copied, err = backup(dir, f, name, size, maxSize, backups); err != nil {
+			return rotation{}, err
+		}
+	}
+	if err := f.Truncate(0); err != nil {
+		return r, fmt.Errorf("truncate %s: %w", f.Name(), err)
+	}
+	r.dropped = size - r.copied
+	return r, nil
+}
+
+// backup shifts name's backups and copies the last maxSize bytes of src
+// (size long) into name.1, returning how many bytes it wrote.
+func backup(dir *heldDir, src *os.File, name string, size, maxSize int64, backups int) (int64, error) {
 	if backups < 1 {
 		backups = 1
 	}
 	for i := backups - 1; i >= 1; i-- {
-		from, to := fmt.Sprintf("%s.%d", path, i), fmt.Sprintf("%s.%d", path, i+1)
-		if err := os.Rename(from, to); err != nil && !os.IsNotExist(err) {
-			return false, err
+		if err := dir.rename(fmt.Sprintf("%s.%d", name, i), fmt.Sprintf("%s.%d", name, i+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, err
 		}
 	}
-	if err := copyFile(path, path+".1"); err != nil {
-		return false, err
+	first := name + ".1"
+	if err := dir.remove(first); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
 	}
-	if err := os.Truncate(path, 0); err != nil {
-		return false, fmt.Errorf("truncate %s: %w", path, err)
-	}
-	return true, nil
-}
-
-func copyFile(from, to string) error {
-	src, err := os.Open(from)
+	dst, err := dir.open(first, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
+	from := max(0, size-maxSize)
+	if _, err := src.Seek(from, io.SeekStart); err != nil {
 		dst.Close()
-		return fmt.Errorf("copy %s: %w", from, err)
+		return 0, fmt.Errorf("copy %s: %w", src.Name(), err)
 	}
-	return dst.Close()
+	n, err := io.Copy(dst, io.LimitReader(src, size-from))
+	if err != nil {
+		dst.Close()
+		return n, fmt.Errorf("copy %s: %w", src.Name(), err)
+	}
+	return n, dst.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ocp-agent/ocp-agent/config"
+	"github.com/ocp-agent/ocp-agent/internal/safedir"
 )
 
 // newConfigCmd is `ocp-agent config`, whose one subcommand is check.
@@ -37,6 +38,9 @@ exit status 2.`,
 		cfg, err := loadConfig(*path)
 		if err != nil {
 			return err
+		}
+		if err := safedir.Check(cfg.StateDir); err != nil {
+			return fmt.Errorf("%s: state_dir: %w; the agent would not start", cfg.File, err)
 		}
 		findings, notes := checkFindings(cfg)
 		if *asJSON {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ocp-agent/ocp-agent/agent"
 	"github.com/ocp-agent/ocp-agent/config"
+	"github.com/ocp-agent/ocp-agent/internal/safedir"
 )
 
 // loadConfig loads the config, marking every failure as a config error
@@ -23,7 +25,7 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// run is the daemon's life: adopt, serve, and on SIGTERM/SIGINT finish the
+// run is the daemon's life: check, listen, adopt, serve, and on SIGTERM/SIGINT finish the
 // requests in flight and return, leaving managed processes running.
 func run(cfg *config.Config, log *zap.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -34,6 +36,17 @@ func run(cfg *config.Config, log *zap.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	// Nothing is started before the checks that can fail the start: a
+	// state_dir someone else could change, then the listeners (a port in
+	// use, a socket another agent serves). agent.New starts the processes.
+	if err := safedir.Check(cfg.StateDir); err != nil {
+		return fmt.Errorf("state_dir: %w; the agent does not start", err)
+	}
+	lns, err := agent.Listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer lns.Close()
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		var ce *config.Error
@@ -44,17 +57,13 @@ func run(cfg *config.Config, log *zap.Logger) error {
 	}
 	defer a.Close()
 	go reloadOnHUP(ctx, hup, cfg.File, a, log)
-	ln, err := a.Listen()
-	if err != nil {
-		return err
-	}
 	log.Info("agent started", zap.String("config", cfg.File), zap.Int64("hostId", cfg.Host.ID),
 		zap.Int("processes", len(cfg.Processes)), zap.String("version", version))
 	// The listener accepts from now on and every process is adopted:
 	// systemd may start what comes after the agent.
 	notify(log, notifyReady)
 	context.AfterFunc(ctx, func() { notify(log, notifyStopping) })
-	if err := a.Serve(ctx, ln); err != nil {
+	if err := a.Serve(ctx, lns); err != nil {
 		return err
 	}
 	log.Info("agent stopped; managed processes keep running")

@@ -1,0 +1,126 @@
+package procmgr
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// heldDir is a directory under state_dir held open, so that every file in
+// it is opened relative to the directory itself (openat) rather than by a
+// path that someone could redirect, and with O_NOFOLLOW, so that no
+// symlink is ever followed. os.Root would not do: it follows symlinks that
+// stay inside the root, and we want none at all.
+type heldDir struct {
+	f    *os.File
+	fd   int
+	path string
+}
+
+// openHeldDir creates path (mode perm) if needed and holds it. It refuses
+// a directory that is a symlink, or that someone other than root or the
+// agent's user owns or may write: such a one could swap its files.
+func openHeldDir(path string, perm os.FileMode) (*heldDir, error) {
+	if err := os.MkdirAll(path, perm); err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if uid := uint32(os.Geteuid()); st.Uid != 0 && st.Uid != uid {
+		unix.Close(fd)
+		return nil, fmt.Errorf("open %s: owned by uid %d, not root: its owner could redirect the agent's writes", path, st.Uid)
+	}
+	if st.Mode&0o022 != 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("open %s: writable by others (mode %04o): they could redirect the agent's writes", path, st.Mode&0o7777)
+	}
+	return &heldDir{f: os.NewFile(uintptr(fd), path), fd: fd, path: path}, nil
+}
+
+func (d *heldDir) close() {
+	if d != nil {
+		d.f.Close()
+	}
+}
+
+// errNotRegular means a name in a held directory is not a plain file with
+// one link: the agent writes only to files it made.
+var errNotRegular = errors.New("not a regular file with a single link")
+
+// open opens name in d, never following a symlink (ELOOP) and never
+// blocking on a FIFO, and accepts only a regular file with a single link:
+// a hard link to a file elsewhere would let writes land there.
+func (d *heldDir) open(name string, flag int, perm uint32) (*os.File, error) {
+	path := filepath.Join(d.path, name)
+	fd, err := unix.Openat(d.fd, name, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, perm)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "open", Path: path, Err: errNotRegular}
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// rename renames from to to within d; neither is followed if a symlink.
+func (d *heldDir) rename(from, to string) error {
+	if err := unix.Renameat(d.fd, from, d.fd, to); err != nil {
+		return &os.LinkError{Op: "rename", Old: filepath.Join(d.path, from), New: filepath.Join(d.path, to), Err: err}
+	}
+	return nil
+}
+
+// remove removes name from d (a symlink itself, never its target).
+func (d *heldDir) remove(name string) error {
+	if err := unix.Unlinkat(d.fd, name, 0); err != nil {
+		return &os.PathError{Op: "remove", Path: filepath.Join(d.path, name), Err: err}
+	}
+	return nil
+}
+
+// noFollow opens a path's final component only if it is not a symlink,
+// and without blocking if it is a FIFO.
+const noFollow = unix.O_NOFOLLOW | unix.O_NONBLOCK
+
+// holdDirs opens the output and pid directories the manager writes in.
+func (m *Manager) holdDirs(opts Options) error {
+	if opts.OutputDir == "" {
+		return errors.New("output directory: not set")
+	}
+	var err error
+	if m.outDir, err = openHeldDir(opts.OutputDir, 0o750); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+	if opts.PidDir != "" {
+		if m.runDir, err = openHeldDir(opts.PidDir, 0o755); err != nil {
+			m.outDir.close()
+			return fmt.Errorf("pid directory: %w", err)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) closeDirs() {
+	m.outDir.close()
+	m.runDir.close()
+}
