@@ -53,6 +53,8 @@ func (a *Agent) listenTCP() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", a.cfg.Server.Listen, err)
 	}
+	// Capped below TLS, so that a connection over the cap costs no handshake.
+	ln = newConnLimiter(ln, defaultMaxConns, defaultMaxConnsPerAddr)
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
