@@ -349,6 +349,33 @@ func TestSignatureReplay(t *testing.T) {
 	}
 }
 
+// TestSignedBurst sends 50 signed requests at once from one address, as
+// the OCP server may: none is refused, whatever the host's load.
+func TestSignedBurst(t *testing.T) {
+	ts := newTestServer(t)
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	for i := range 50 {
+		req := signedRequestTo(t, ts, "GET", procs, "viewer", viewerPassword, 0, api.TraceHeader, fmt.Sprintf("burst-%d", i))
+		wg.Go(func() {
+			resp, err := ts.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				refused.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := refused.Load(); n != 0 {
+		t.Errorf("%d of 50 signed requests refused", n)
+	}
+}
+
 // TestReplayGuardFull checks that a full guard refuses new signatures
 // rather than forget one in its window, and takes them again once old ones
 // expire.

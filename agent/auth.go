@@ -172,15 +172,16 @@ func (a *authenticator) authenticate(r *http.Request) (principal, error) {
 }
 
 // throttled runs check, an attempt from addr, once addr's throttle admits
-// it, and records its outcome there. Refusals that guessed nothing (the
-// throttle's own, a caller gone while waiting) are not counted as failures.
-func (a *authenticator) throttled(ctx context.Context, addr string, check func() error) error {
-	wait, ok := a.throttle.admit(addr)
+// it, and records its outcome there; costly says check runs bcrypt.
+// Refusals that guessed nothing (the throttle's own, a caller gone while
+// waiting) are not counted as failures.
+func (a *authenticator) throttled(ctx context.Context, addr string, costly bool, check func() error) error {
+	wait, ok := a.throttle.admit(addr, costly)
 	if !ok {
 		return errThrottled
 	}
 	failed := false
-	defer func() { a.throttle.done(addr, failed) }()
+	defer func() { a.throttle.done(addr, costly, failed) }()
 	if wait > 0 {
 		t := time.NewTimer(wait)
 		select {
@@ -204,7 +205,7 @@ var dummySecret = []byte("ocp-agent: no such user")
 // hash cannot sign.
 func (a *authenticator) signed(ctx context.Context, addr string, creds credentials, req signedRequest) (principal, error) {
 	who := principal{name: creds.user}
-	err := a.throttled(ctx, addr, func() error {
+	err := a.throttled(ctx, addr, false, func() error {
 		u, ok := a.users[creds.user]
 		if !ok || u.hashed {
 			_ = checkSignature(dummySecret, req, creds.signature, a.now())
@@ -243,7 +244,7 @@ func (a *authenticator) basic(ctx context.Context, addr, name, password string) 
 	var err error
 	switch {
 	case !ok:
-		err = a.throttled(ctx, addr, func() error {
+		err = a.throttled(ctx, addr, true, func() error {
 			_, err := a.bcrypt.compare(ctx, []byte(dummyHash), []byte(password))
 			if err != nil {
 				return err
@@ -251,7 +252,7 @@ func (a *authenticator) basic(ctx context.Context, addr, name, password string) 
 			return errBadCredentials
 		})
 	case !u.hashed:
-		err = a.throttled(ctx, addr, func() error {
+		err = a.throttled(ctx, addr, false, func() error {
 			// Comparing digests keeps the time independent of the lengths too.
 			want, got := sha256.Sum256(u.password), sha256.Sum256([]byte(password))
 			if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
@@ -261,7 +262,7 @@ func (a *authenticator) basic(ctx context.Context, addr, name, password string) 
 		})
 	default:
 		err = a.cache.verify(cacheKey(u.name, password, u.password), func() error {
-			return a.throttled(ctx, addr, func() error {
+			return a.throttled(ctx, addr, true, func() error {
 				match, err := a.bcrypt.compare(ctx, u.password, []byte(password))
 				if err == nil && !match {
 					err = errBadCredentials

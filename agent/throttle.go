@@ -22,11 +22,14 @@ import (
 // address still get one guess per slot. A request whose slot is more than
 // maxWait away is refused at once rather than held.
 //
-// Failures are known only once checked, so attempts in flight are counted
-// too: an address with maxInflight attempts being checked (or waiting for
-// their slot) has any further one refused at once, before any bcrypt runs.
-// Without that, a burst of parallel guesses would all be checked before the
-// first failure was recorded.
+// Failures are known only once checked, so costly attempts (a bcrypt
+// comparison) in flight are counted too: an address with maxInflight of
+// them being checked (or waiting for their slot) has any further one
+// refused at once, before its bcrypt runs. Without that, a burst of
+// parallel guesses would all be checked before the first failure was
+// recorded. Cheap checks (a signature, a plain password) take microseconds
+// and are not capped: a burst of signed requests from the OCP server must
+// not be refused because the host is busy.
 //
 // Requests from a slowed address that carry good credentials wait too: the
 // agent cannot tell them apart before checking, unless they were verified
@@ -80,18 +83,21 @@ func newFailureThrottle(log *zap.Logger) *failureThrottle {
 
 // admit returns how long an attempt from addr must wait before its
 // credentials are checked, and false when the attempt is refused unchecked:
-// addr has maxInflight attempts in flight already, or its slot is more than
-// maxWait away. An admitted attempt must be ended by done.
-func (t *failureThrottle) admit(addr string) (time.Duration, bool) {
+// a costly one when addr has maxInflight costly ones in flight already, or
+// any whose slot is more than maxWait away. An admitted attempt must be
+// ended by done, with the same costly.
+func (t *failureThrottle) admit(addr string, costly bool) (time.Duration, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	rec := t.record(addr, now)
-	if rec.inflight >= t.maxInflight {
+	if costly && rec.inflight >= t.maxInflight {
 		return 0, false
 	}
 	if rec.failures <= t.free {
-		rec.inflight++
+		if costly {
+			rec.inflight++
+		}
 		return 0, true
 	}
 	slot := rec.next
@@ -103,17 +109,19 @@ func (t *failureThrottle) admit(addr string) (time.Duration, bool) {
 		return wait, false
 	}
 	rec.next = slot.Add(t.delay(rec.failures))
-	rec.inflight++
+	if costly {
+		rec.inflight++
+	}
 	return wait, true
 }
 
 // done ends an attempt admit let through, recording whether it failed.
-func (t *failureThrottle) done(addr string, failed bool) {
+func (t *failureThrottle) done(addr string, costly, failed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	rec := t.record(addr, now)
-	if rec.inflight > 0 {
+	if costly && rec.inflight > 0 {
 		rec.inflight--
 	}
 	if failed {

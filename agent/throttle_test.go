@@ -43,20 +43,20 @@ func TestThrottleSlots(t *testing.T) {
 	th := newTestThrottle(clock)
 	const addr = "192.0.2.1"
 	for i := range throttleFree {
-		if wait, ok := th.admit(addr); wait != 0 || !ok {
+		if wait, ok := th.admit(addr, true); wait != 0 || !ok {
 			t.Fatalf("free attempt %d: wait %v, ok %v", i, wait, ok)
 		}
-		th.done(addr, true)
+		th.done(addr, true, true)
 	}
-	if wait, ok := th.admit(addr); wait != 0 || !ok {
+	if wait, ok := th.admit(addr, true); wait != 0 || !ok {
 		t.Fatalf("the attempt after the free ones waits %v, %v", wait, ok)
 	}
-	th.done(addr, true) // failure 6: slowed from now on
+	th.done(addr, true, true) // failure 6: slowed from now on
 	// Attempts made at the same moment (in parallel) get slots a delay
 	// apart: 250ms after failure 6.
 	var waits []time.Duration
 	for range 3 {
-		wait, ok := th.admit(addr)
+		wait, ok := th.admit(addr, true)
 		if !ok {
 			t.Fatal("refused")
 		}
@@ -75,7 +75,7 @@ func TestThrottleSlots(t *testing.T) {
 		}
 	}
 	// Other addresses are not affected.
-	if wait, ok := th.admit("192.0.2.2"); wait != 0 || !ok {
+	if wait, ok := th.admit("192.0.2.2", true); wait != 0 || !ok {
 		t.Errorf("another address waits %v", wait)
 	}
 }
@@ -90,7 +90,7 @@ func TestThrottleRefusesLongWaits(t *testing.T) {
 	}
 	var refused int
 	for range 20 {
-		if _, ok := th.admit(addr); !ok {
+		if _, ok := th.admit(addr, true); !ok {
 			refused++
 		}
 	}
@@ -107,19 +107,19 @@ func TestThrottleForgets(t *testing.T) {
 	for range 8 {
 		th.failed(addr)
 	}
-	if wait, _ := th.admit(addr); wait != 0 {
+	if wait, _ := th.admit(addr, true); wait != 0 {
 		t.Fatalf("first slot waits %v", wait)
 	}
-	if wait, _ := th.admit(addr); wait == 0 {
+	if wait, _ := th.admit(addr, true); wait == 0 {
 		t.Fatal("second slot does not wait")
 	}
 	clock.advance(throttleWindow + time.Second)
 	if n := th.len(); n != 1 {
 		t.Errorf("%d addresses remembered with attempts in flight, want 1", n)
 	}
-	th.done(addr, false)
-	th.done(addr, false)
-	if wait, ok := th.admit(addr); wait != 0 || !ok {
+	th.done(addr, true, false)
+	th.done(addr, true, false)
+	if wait, ok := th.admit(addr, true); wait != 0 || !ok {
 		t.Errorf("after a quiet window: wait %v, %v", wait, ok)
 	}
 	if rec := th.addrs[addr]; rec == nil || rec.failures != 0 {
@@ -135,18 +135,22 @@ func TestThrottleInflight(t *testing.T) {
 	th := newTestThrottle(clock)
 	const addr = "192.0.2.1"
 	for i := range throttleInflight {
-		if _, ok := th.admit(addr); !ok {
+		if _, ok := th.admit(addr, true); !ok {
 			t.Fatalf("attempt %d refused", i)
 		}
 	}
-	if _, ok := th.admit(addr); ok {
+	if _, ok := th.admit(addr, true); ok {
 		t.Fatal("attempt over the cap admitted")
 	}
-	if _, ok := th.admit("192.0.2.2"); !ok {
+	if _, ok := th.admit(addr, false); !ok {
+		t.Error("a cheap attempt refused by the cap of costly ones")
+	}
+	th.done(addr, false, false)
+	if _, ok := th.admit("192.0.2.2", true); !ok {
 		t.Error("another address refused")
 	}
-	th.done(addr, false)
-	if _, ok := th.admit(addr); !ok {
+	th.done(addr, true, false)
+	if _, ok := th.admit(addr, true); !ok {
 		t.Error("attempt refused after one was done")
 	}
 }
