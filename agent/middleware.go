@@ -84,9 +84,10 @@ func (s *server) finish(r *http.Request, info *requestInfo, status int) {
 		zap.Duration("duration", d),
 		zap.String("remote", r.RemoteAddr),
 	}
-	// The user a request claims is logged once: on its audit line when it
-	// has one, which carries the same trace id.
-	if info.op == nil {
+	// A user name whose credentials were refused is the client's say-so:
+	// it is logged once, on the audit line when there is one (same trace
+	// id). A name that was verified is a configured one.
+	if info.op == nil || info.err == nil || info.err.code != api.CodeUnauthorized {
 		fields = append(fields, zap.String("user", logSafe(info.user, maxLoggedName)))
 	}
 	if e := info.err; e != nil {
