@@ -1,8 +1,12 @@
 package agent
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 )
@@ -35,11 +39,11 @@ func (s *server) audit(r *http.Request, info *requestInfo, status int, d time.Du
 		zap.String("outcome", outcome),
 		zap.Int("status", status),
 		zap.Int("code", code),
-		zap.String("user", op.who.name),
+		zap.String("user", logSafe(op.who.name, maxLoggedName)),
 		zap.String("remote", r.RemoteAddr),
 		zap.String("trace_id", info.traceID),
-		zap.String("host_id", truncate(op.hostID, 32)),
-		zap.String("process_id", truncate(op.processID, 32)),
+		zap.String("host_id", logSafe(op.hostID, maxLoggedID)),
+		zap.String("process_id", logSafe(op.processID, maxLoggedID)),
 		zap.Duration("duration", d),
 	}
 	if op.alias != "" {
@@ -49,10 +53,50 @@ func (s *server) audit(r *http.Request, info *requestInfo, status int, d time.Du
 		fields = append(fields, zap.Uint32("uid", p.uid), zap.Int32("pid", p.pid))
 	}
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		fields = append(fields, zap.String("tls_client", r.TLS.PeerCertificates[0].Subject.String()))
+		fields = append(fields, zap.String("tls_client", logSafe(r.TLS.PeerCertificates[0].Subject.String(), maxLoggedPath)))
 	}
 	if e := info.err; e != nil {
-		fields = append(fields, zap.String("error", e.message))
+		fields = append(fields, zap.String("error", logSafe(e.message, 2*maxLoggedPath)))
 	}
 	s.auditLog.Info("operation", fields...)
+}
+
+// Bounds of what a log or audit line repeats of a request: a user name or
+// an id is short in any honest request, a path at most a few hundred
+// bytes.
+const (
+	maxLoggedName = 64
+	maxLoggedID   = 32
+	maxLoggedPath = 256
+)
+
+// logSafe returns an untrusted string (a user name, a path, a header) as
+// it may go in a log line: at most about n bytes, cut on a character
+// boundary and marked, with control characters, invalid UTF-8 and other
+// unprintable characters escaped, so that a client can neither blow up a
+// line nor forge one in a terminal or a plain-text log.
+func logSafe(s string, n int) string {
+	if len(s) <= n && utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if b.Len() >= n {
+			fmt.Fprintf(&b, "...(%d bytes)", len(s))
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsPrint(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		i += size
+	}
+	return b.String()
 }

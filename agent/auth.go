@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
@@ -95,6 +96,8 @@ type authenticator struct {
 	cache    *verifiedCache
 	socket   socketPolicy
 	throttle *failureThrottle
+	bcrypt   *bcryptGate
+	replays  *replayGuard
 	now      func() time.Time // the clock signatures are checked against
 }
 
@@ -102,7 +105,7 @@ type authenticator struct {
 // permission is a start-up error rather than a stream of 401s.
 func newAuthenticator(users []User, disabled bool) (*authenticator, error) {
 	a := &authenticator{users: make(map[string]authUser, len(users)), disabled: disabled, cache: newVerifiedCache(verifiedCacheSize),
-		throttle: newFailureThrottle(zap.NewNop()), now: time.Now}
+		throttle: newFailureThrottle(zap.NewNop()), bcrypt: newBcryptGate(), replays: newReplayGuard(replayGuardSize), now: time.Now}
 	for _, u := range users {
 		if u.Name == "" {
 			return nil, errors.New("auth user with an empty name")
@@ -135,8 +138,9 @@ func isBcryptHash(s string) bool {
 // place credentials are looked at. Over the unix socket the peer's
 // credentials decide, whatever the request says (auth.disabled is about the
 // TCP listener only); over TCP, an Authorization header with HTTP Basic or
-// the OCP server's signature, with repeated failures from one address
-// slowed down.
+// the OCP server's signature. Credentials verified before are accepted at
+// once; any other check is made through the throttle of the client's
+// address, and a bcrypt comparison through the gate shared by all.
 func (a *authenticator) authenticate(r *http.Request) (principal, error) {
 	if pc, ok := peerFrom(r.Context()); ok {
 		return a.socket.principal(pc)
@@ -152,88 +156,125 @@ func (a *authenticator) authenticate(r *http.Request) (principal, error) {
 		return principal{}, errNoUsers
 	}
 	addr := clientAddr(r)
-	wait, ok := a.throttle.admit(addr)
-	if !ok {
-		return principal{}, errThrottled
-	}
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return principal{}, fmt.Errorf("throttled: %w", r.Context().Err())
-		}
-	}
-	who, err := a.check(r, headers)
-	if err != nil {
-		a.throttle.failed(addr)
-	}
-	return who, err
-}
-
-// check checks the credentials of an Authorization header.
-func (a *authenticator) check(r *http.Request, headers []string) (principal, error) {
 	if len(headers) > 1 {
+		a.throttle.failed(addr)
 		return principal{}, errManyHeaders
 	}
 	creds, err := parseAuthorization(headers[0])
 	if err != nil {
+		a.throttle.failed(addr)
 		return principal{}, err
 	}
 	if creds.scheme == schemeSignature {
-		return a.signed(creds, signedParts(r))
+		return a.signed(r.Context(), addr, creds, signedParts(r))
 	}
-	return a.basic(creds.user, creds.password)
+	return a.basic(r.Context(), addr, creds.user, creds.password)
+}
+
+// throttled runs check, an attempt from addr, once addr's throttle admits
+// it, and records its outcome there; costly says check runs bcrypt.
+// Refusals that guessed nothing (the throttle's own, a caller gone while
+// waiting) are not counted as failures.
+func (a *authenticator) throttled(ctx context.Context, addr string, costly bool, check func() error) error {
+	wait, ok := a.throttle.admit(addr, costly)
+	if !ok {
+		return errThrottled
+	}
+	failed := false
+	defer func() { a.throttle.done(addr, costly, failed) }()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("throttled: %w", ctx.Err())
+		}
+	}
+	err := check()
+	failed = err != nil && !errors.Is(err, errThrottled) && ctx.Err() == nil
+	return err
 }
 
 // dummySecret is signed with for unknown user names, so that a wrong name
 // costs as much time as a wrong signature.
 var dummySecret = []byte("ocp-agent: no such user")
 
-// signed checks an OCP-HMACSHA256 signature. It needs the user's plain
-// password: a user with a bcrypt hash cannot sign.
-func (a *authenticator) signed(creds credentials, req signedRequest) (principal, error) {
-	u, ok := a.users[creds.user]
-	if !ok || u.hashed {
-		_ = checkSignature(dummySecret, req, creds.signature, a.now())
-		if !ok {
-			return principal{name: creds.user}, errBadCredentials
+// signed checks an OCP-HMACSHA256 signature from addr, and that it was not
+// seen before. It needs the user's plain password: a user with a bcrypt
+// hash cannot sign.
+func (a *authenticator) signed(ctx context.Context, addr string, creds credentials, req signedRequest) (principal, error) {
+	who := principal{name: creds.user}
+	err := a.throttled(ctx, addr, false, func() error {
+		u, ok := a.users[creds.user]
+		if !ok || u.hashed {
+			_ = checkSignature(dummySecret, req, creds.signature, a.now())
+			if !ok {
+				return errBadCredentials
+			}
+			return errHashedForSign
 		}
-		return principal{name: creds.user}, errHashedForSign
-	}
-	if err := checkSignature(u.password, req, creds.signature, a.now()); err != nil {
+		if err := checkSignature(u.password, req, creds.signature, a.now()); err != nil {
+			return err
+		}
+		who.perms = u.perms
+		return nil
+	})
+	if err != nil {
 		return principal{name: creds.user}, err
 	}
-	return principal{name: creds.user, perms: u.perms}, nil
+	// A replay carries the right signature: it is refused after the check,
+	// outside the throttle, since whoever sends it guesses nothing.
+	if err := a.replays.first(creds.signature, req.date, a.now()); err != nil {
+		return principal{name: creds.user}, err
+	}
+	return who, nil
 }
 
-// basic checks a user name and password.
-func (a *authenticator) basic(name, password string) (principal, error) {
+// basic checks a user name and password from addr. Credentials a bcrypt
+// comparison accepted before are accepted at once, and concurrent requests
+// with the same credentials share one comparison: only that one goes
+// through the throttle, so that a burst from the OCP server is not taken
+// for a burst of guesses.
+func (a *authenticator) basic(ctx context.Context, addr, name, password string) (principal, error) {
 	if len(a.users) == 0 {
 		return principal{}, errNoUsers
 	}
 	u, ok := a.users[name]
-	if !ok {
-		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(password))
-		return principal{name: name}, errBadCredentials
+	var err error
+	switch {
+	case !ok:
+		err = a.throttled(ctx, addr, true, func() error {
+			_, err := a.bcrypt.compare(ctx, []byte(dummyHash), []byte(password))
+			if err != nil {
+				return err
+			}
+			return errBadCredentials
+		})
+	case !u.hashed:
+		err = a.throttled(ctx, addr, false, func() error {
+			// Comparing digests keeps the time independent of the lengths too.
+			want, got := sha256.Sum256(u.password), sha256.Sum256([]byte(password))
+			if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+				return errBadCredentials
+			}
+			return nil
+		})
+	default:
+		err = a.cache.verify(cacheKey(u.name, password, u.password), func() error {
+			return a.throttled(ctx, addr, true, func() error {
+				match, err := a.bcrypt.compare(ctx, u.password, []byte(password))
+				if err == nil && !match {
+					err = errBadCredentials
+				}
+				return err
+			})
+		})
 	}
-	if !a.verify(u, password) {
-		return principal{name: name}, errBadCredentials
+	if err != nil {
+		return principal{name: name}, err
 	}
 	return principal{name: name, perms: u.perms}, nil
-}
-
-func (a *authenticator) verify(u authUser, password string) bool {
-	if !u.hashed {
-		// Comparing digests keeps the time independent of the lengths too.
-		want, got := sha256.Sum256(u.password), sha256.Sum256([]byte(password))
-		return subtle.ConstantTimeCompare(want[:], got[:]) == 1
-	}
-	key := cacheKey(u.name, password, u.password)
-	return a.cache.verify(key, func() bool {
-		return bcrypt.CompareHashAndPassword(u.password, []byte(password)) == nil
-	})
 }
 
 // cacheKey identifies one successful verification. Each part is length
@@ -270,11 +311,11 @@ type verifiedCache struct {
 	limit    int
 }
 
-// verification is one bcrypt comparison in progress; ok is set before done
-// is closed.
+// verification is one bcrypt comparison in progress; err is set before
+// done is closed.
 type verification struct {
 	done chan struct{}
-	ok   bool
+	err  error
 }
 
 func newVerifiedCache(limit int) *verifiedCache {
@@ -285,34 +326,34 @@ func newVerifiedCache(limit int) *verifiedCache {
 	}
 }
 
-// verify reports whether the credentials keyed k are valid: from memory, by
-// waiting for a comparison of the same credentials already running, or by
-// running compare and remembering a success.
-func (c *verifiedCache) verify(k [sha256.Size]byte, compare func() bool) bool {
+// verify reports whether the credentials keyed k are valid (nil) or why
+// not: from memory, by waiting for a comparison of the same credentials
+// already running, or by running compare and remembering a success.
+func (c *verifiedCache) verify(k [sha256.Size]byte, compare func() error) error {
 	c.mu.Lock()
 	if _, ok := c.seen[k]; ok {
 		c.mu.Unlock()
-		return true
+		return nil
 	}
 	if v, ok := c.inflight[k]; ok {
 		c.mu.Unlock()
 		<-v.done
-		return v.ok
+		return v.err
 	}
 	v := &verification{done: make(chan struct{})}
 	c.inflight[k] = v
 	c.mu.Unlock()
 
-	v.ok = compare()
+	v.err = compare()
 
 	c.mu.Lock()
 	delete(c.inflight, k)
-	if v.ok {
+	if v.err == nil {
 		c.addLocked(k)
 	}
 	c.mu.Unlock()
 	close(v.done)
-	return v.ok
+	return v.err
 }
 
 // addLocked remembers k, first forgetting an arbitrary entry when full: the

@@ -69,20 +69,20 @@ func TestBcryptCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := time.Now()
-	if _, err := a.basic("ocp", "slow-secret"); err != nil {
+	if _, err := a.basic(t.Context(), "127.0.0.1", "ocp", "slow-secret"); err != nil {
 		t.Fatalf("first: %v", err)
 	}
 	slow := time.Since(first)
 	again := time.Now()
 	for range 20 {
-		if _, err := a.basic("ocp", "slow-secret"); err != nil {
+		if _, err := a.basic(t.Context(), "127.0.0.1", "ocp", "slow-secret"); err != nil {
 			t.Fatalf("again: %v", err)
 		}
 	}
 	if fast := time.Since(again) / 20; fast*10 > slow {
 		t.Errorf("cached verification took %v, the first %v", fast, slow)
 	}
-	if _, err := a.basic("ocp", "slow-secreT"); err == nil {
+	if _, err := a.basic(t.Context(), "127.0.0.1", "ocp", "slow-secreT"); err == nil {
 		t.Error("wrong password accepted")
 	}
 	if n := a.cache.len(); n != 1 {
@@ -108,20 +108,20 @@ func TestVerifiedCacheBound(t *testing.T) {
 	for i := range 10 {
 		k := cacheKey("u", fmt.Sprint(i), []byte("h"))
 		keys = append(keys, k)
-		if !c.verify(k, func() bool { return true }) {
+		if c.verify(k, func() error { return nil }) != nil {
 			t.Fatal("verify failed")
 		}
 		if c.len() > 4 {
 			t.Fatalf("cache grew to %d", c.len())
 		}
 	}
-	if !c.verify(keys[9], func() bool { t.Error("newest entry evicted"); return true }) {
+	if c.verify(keys[9], func() error { t.Error("newest entry evicted"); return nil }) != nil {
 		t.Fatal("verify failed")
 	}
 	failed := cacheKey("u", "wrong", []byte("h"))
-	c.verify(failed, func() bool { return false })
+	c.verify(failed, func() error { return errBadCredentials })
 	calls := 0
-	c.verify(failed, func() bool { calls++; return false })
+	c.verify(failed, func() error { calls++; return errBadCredentials })
 	if calls != 1 {
 		t.Error("a failure was remembered")
 	}
@@ -137,7 +137,7 @@ func TestVerifiedCacheShares(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			if !c.verify(k, func() bool { calls.Add(1); <-release; return true }) {
+			if c.verify(k, func() error { calls.Add(1); <-release; return nil }) != nil {
 				t.Error("verify failed")
 			}
 		})

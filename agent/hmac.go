@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ocp-agent/ocp-agent/agent/api"
@@ -110,4 +111,78 @@ func parseSignedDate(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%w %q: want %s", errBadDate, truncate(s, 40), signatureDateLayout)
+}
+
+// errReplayed refuses a signature seen before within its window, and
+// errReplayGuardFull a new one while the guard remembers as many as it may.
+var (
+	errReplayed        = errors.New("signature already used: a signed request is accepted once")
+	errReplayGuardFull = errors.New("too many signed requests in the last two minutes: remembered signatures at their cap")
+)
+
+// replayGuardSize bounds the signatures remembered: 65536 of them, about
+// 6 MiB at most, are some 500 signed requests a second, far beyond what
+// one OCP server sends.
+const replayGuardSize = 1 << 16
+
+// replayGuard refuses a signed request whose signature it has seen: a
+// captured request would otherwise be accepted again until its Date left
+// the window. A signature is remembered until its Date is maxClockSkew
+// past, when checkSignature refuses it anyway; only signatures that passed
+// the check are remembered, so that filling the guard needs a password.
+// When it is full of signatures still in their window it refuses new ones
+// rather than forget one: forgetting would let that one be replayed.
+type replayGuard struct {
+	// mu guards seen, which every signed request reads and writes.
+	mu    sync.Mutex
+	seen  map[[sha256.Size]byte]time.Time // signature → when it expires
+	limit int
+	// earliest is when the first of seen expires, as of the last sweep:
+	// before it, a full guard is not swept again, so that a full guard
+	// costs a lookup, not a scan, per request.
+	earliest time.Time
+}
+
+func newReplayGuard(limit int) *replayGuard {
+	return &replayGuard{seen: make(map[[sha256.Size]byte]time.Time), limit: limit}
+}
+
+// first records sig, made at date, and refuses it when it was recorded
+// before and has not expired.
+func (g *replayGuard) first(sig []byte, date string, now time.Time) error {
+	when, err := parseSignedDate(date)
+	if err != nil {
+		return err // checkSignature parsed it already; kept for safety
+	}
+	var k [sha256.Size]byte
+	copy(k[:], sig)
+	expires := when.Add(maxClockSkew)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if exp, ok := g.seen[k]; ok && now.Before(exp) {
+		return errReplayed
+	}
+	if len(g.seen) >= g.limit && !now.Before(g.earliest) {
+		g.earliest = time.Time{}
+		for s, exp := range g.seen {
+			switch {
+			case !now.Before(exp):
+				delete(g.seen, s)
+			case g.earliest.IsZero() || exp.Before(g.earliest):
+				g.earliest = exp
+			}
+		}
+	}
+	if len(g.seen) >= g.limit {
+		return errReplayGuardFull
+	}
+	g.seen[k] = expires
+	return nil
+}
+
+// len reports how many signatures are remembered (for tests).
+func (g *replayGuard) len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.seen)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,11 +29,13 @@ type serverLimits struct {
 // defaultServerLimits are the agent's. There is deliberately no read or
 // write timeout for the whole request: a stop may rightly take its
 // stop_timeout plus the SIGKILL wait, and net/http cancels a request's
-// context when a read deadline passes.
+// context when a read deadline passes. A body is read under a deadline of
+// its own instead (checkBody). 8 KiB of headers is what common proxies
+// allow; the OCP server sends well under 1 KiB.
 var defaultServerLimits = serverLimits{
 	readHeaderTimeout: 10 * time.Second,
 	idleTimeout:       2 * time.Minute,
-	maxHeaderBytes:    64 << 10,
+	maxHeaderBytes:    8 << 10,
 }
 
 // Request limits of the handler, defaults of ServerConfig's.
@@ -46,8 +49,8 @@ const (
 	defaultMaxInflight = 64
 )
 
-// bodyReadTimeout bounds the reading of a body of unknown length (a
-// variable for the tests).
+// bodyReadTimeout bounds the reading of a request body (a variable for the
+// tests).
 var bodyReadTimeout = 10 * time.Second
 
 // newHTTPServer returns the agent's http.Server for h: HTTP/1.1 only (the
@@ -106,26 +109,36 @@ var (
 )
 
 // checkBody refuses a request whose body is over max bytes. A declared
-// length is checked at once; a chunked body is read (and dropped) up to
-// max, within bodyReadTimeout, so that a request that would act never
-// waits on a slow body after having acted.
+// length over max is refused at once; any other body is read (and dropped)
+// up to max, within bodyReadTimeout, before the request acts: a request
+// that would act never waits on a slow body after having acted, and a
+// client that declares a body and never sends it is dropped after the
+// timeout rather than holding its connection for ever (net/http would wait
+// for such a body, without a deadline, after the handler).
 func checkBody(w http.ResponseWriter, r *http.Request, max int64) error {
-	switch {
-	case r.ContentLength > max:
-		return fmt.Errorf("%w: %d bytes (at most %d)", errBodyTooLarge, r.ContentLength, max)
-	case r.ContentLength >= 0:
-		return nil // net/http drops a small body after the handler
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil
 	}
+	// Deadlines are unsupported only by the tests' recorders.
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) // unsupported only in tests' recorders
-	defer rc.SetReadDeadline(time.Time{})
+	if r.ContentLength > max {
+		// The body is not read. A deadline already past makes net/http
+		// close the connection after the answer rather than wait for
+		// the rest of a body that may never come.
+		_ = rc.SetReadDeadline(time.Now())
+		return fmt.Errorf("%w: %d bytes (at most %d)", errBodyTooLarge, r.ContentLength, max)
+	}
+	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	n, err := io.Copy(io.Discard, io.LimitReader(r.Body, max+1))
 	switch {
 	case n > max:
+		_ = rc.SetReadDeadline(time.Now())
 		return fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, max)
 	case err != nil:
+		_ = rc.SetReadDeadline(time.Now())
 		return fmt.Errorf("%w: %v", errBodyUnreadable, err)
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	return nil
 }
 
@@ -151,4 +164,89 @@ func (c inflight) acquire() (release func(), ok bool) {
 	default:
 		return nil, false
 	}
+}
+
+// Connection caps of the TCP listener: each open connection costs a
+// goroutine and its buffers (some 20–40 KiB), so 1024 of them bound that to
+// tens of MiB. The OCP server needs a few connections; 64 per address
+// leaves room for a NAT in front of several clients.
+const (
+	defaultMaxConns        = 1024
+	defaultMaxConnsPerAddr = 64
+)
+
+// connLimiter is a net.Listener that caps the connections open at once,
+// overall and per client address (an IP, or an IPv6 /64 as the throttle
+// counts them). A connection over a cap is closed as soon as accepted,
+// before any byte is read: the client sees a reset or an EOF at once
+// rather than waiting in the kernel's backlog, and a single address
+// cannot take the slots of the others.
+type connLimiter struct {
+	net.Listener
+	max, maxPerAddr int
+
+	// mu guards open and perAddr, updated by Accept and by each
+	// connection's Close, from the connections' goroutines.
+	mu      sync.Mutex
+	open    int
+	perAddr map[string]int
+
+	refused atomic.Int64 // connections closed over a cap
+}
+
+func newConnLimiter(ln net.Listener, max, maxPerAddr int) *connLimiter {
+	return &connLimiter{Listener: ln, max: max, maxPerAddr: maxPerAddr, perAddr: map[string]int{}}
+}
+
+// Accept returns the next connection within the caps, closing those over.
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr := addrKey(c.RemoteAddr().String())
+		l.mu.Lock()
+		ok := l.open < l.max && l.perAddr[addr] < l.maxPerAddr
+		if ok {
+			l.open++
+			l.perAddr[addr]++
+		}
+		l.mu.Unlock()
+		if !ok {
+			l.refused.Add(1)
+			c.Close()
+			continue
+		}
+		return &limitedConn{Conn: c, release: func() { l.release(addr) }}, nil
+	}
+}
+
+func (l *connLimiter) release(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open--
+	if l.perAddr[addr]--; l.perAddr[addr] <= 0 {
+		delete(l.perAddr, addr)
+	}
+}
+
+// counts reports the connections open and refused (for tests).
+func (l *connLimiter) counts() (open int, refused int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open, l.refused.Load()
+}
+
+// limitedConn gives its slot back once closed, however often Close runs.
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

@@ -76,17 +76,25 @@ func (s *server) finish(r *http.Request, info *requestInfo, status int) {
 		return
 	}
 	fields := []zap.Field{
-		zap.String("method", truncate(r.Method, maxEcho)),
-		zap.String("path", truncate(r.URL.Path, maxEcho)),
+		zap.String("method", logSafe(r.Method, maxLoggedName)),
+		zap.String("path", logSafe(r.URL.Path, maxLoggedPath)),
 		zap.String("route", info.route),
 		zap.Int("status", status),
 		zap.Int("code", code),
 		zap.Duration("duration", d),
-		zap.String("user", info.user),
 		zap.String("remote", r.RemoteAddr),
 	}
+	// A user name whose credentials were refused is the client's say-so:
+	// it is logged once, on the audit line when there is one (same trace
+	// id). A name that was verified is a configured one.
+	if info.op == nil || info.err == nil || info.err.code != api.CodeUnauthorized {
+		fields = append(fields, zap.String("user", logSafe(info.user, maxLoggedName)))
+	}
 	if e := info.err; e != nil {
-		fields = append(fields, zap.String("error", e.message), zap.NamedError("cause", e.cause))
+		fields = append(fields, zap.String("error", logSafe(e.message, 2*maxLoggedPath)))
+		if e.cause != nil {
+			fields = append(fields, zap.String("cause", logSafe(e.cause.Error(), 2*maxLoggedPath)))
+		}
 	}
 	ce.Write(fields...)
 }

@@ -74,6 +74,8 @@ func listenTCP(s config.Server) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", s.Listen, err)
 	}
+	// Capped below TLS, so that a connection over the cap costs no handshake.
+	ln = newConnLimiter(ln, defaultMaxConns, defaultMaxConnsPerAddr)
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}

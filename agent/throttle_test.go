@@ -43,20 +43,20 @@ func TestThrottleSlots(t *testing.T) {
 	th := newTestThrottle(clock)
 	const addr = "192.0.2.1"
 	for i := range throttleFree {
-		if wait, ok := th.admit(addr); wait != 0 || !ok {
+		if wait, ok := th.admit(addr, true); wait != 0 || !ok {
 			t.Fatalf("free attempt %d: wait %v, ok %v", i, wait, ok)
 		}
-		th.failed(addr)
+		th.done(addr, true, true)
 	}
-	if wait, ok := th.admit(addr); wait != 0 || !ok {
+	if wait, ok := th.admit(addr, true); wait != 0 || !ok {
 		t.Fatalf("the attempt after the free ones waits %v, %v", wait, ok)
 	}
-	th.failed(addr) // failure 6: slowed from now on
+	th.done(addr, true, true) // failure 6: slowed from now on
 	// Attempts made at the same moment (in parallel) get slots a delay
 	// apart: 250ms after failure 6.
 	var waits []time.Duration
 	for range 3 {
-		wait, ok := th.admit(addr)
+		wait, ok := th.admit(addr, true)
 		if !ok {
 			t.Fatal("refused")
 		}
@@ -75,7 +75,7 @@ func TestThrottleSlots(t *testing.T) {
 		}
 	}
 	// Other addresses are not affected.
-	if wait, ok := th.admit("192.0.2.2"); wait != 0 || !ok {
+	if wait, ok := th.admit("192.0.2.2", true); wait != 0 || !ok {
 		t.Errorf("another address waits %v", wait)
 	}
 }
@@ -83,13 +83,14 @@ func TestThrottleSlots(t *testing.T) {
 func TestThrottleRefusesLongWaits(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1e9, 0)}
 	th := newTestThrottle(clock)
+	th.maxInflight = 100 // the slots are tested, not the attempts in flight
 	const addr = "192.0.2.1"
 	for range 20 {
 		th.failed(addr)
 	}
 	var refused int
 	for range 20 {
-		if _, ok := th.admit(addr); !ok {
+		if _, ok := th.admit(addr, true); !ok {
 			refused++
 		}
 	}
@@ -106,18 +107,51 @@ func TestThrottleForgets(t *testing.T) {
 	for range 8 {
 		th.failed(addr)
 	}
-	if wait, _ := th.admit(addr); wait != 0 {
+	if wait, _ := th.admit(addr, true); wait != 0 {
 		t.Fatalf("first slot waits %v", wait)
 	}
-	if wait, _ := th.admit(addr); wait == 0 {
+	if wait, _ := th.admit(addr, true); wait == 0 {
 		t.Fatal("second slot does not wait")
 	}
 	clock.advance(throttleWindow + time.Second)
-	if wait, ok := th.admit(addr); wait != 0 || !ok {
+	if n := th.len(); n != 1 {
+		t.Errorf("%d addresses remembered with attempts in flight, want 1", n)
+	}
+	th.done(addr, true, false)
+	th.done(addr, true, false)
+	if wait, ok := th.admit(addr, true); wait != 0 || !ok {
 		t.Errorf("after a quiet window: wait %v, %v", wait, ok)
 	}
-	if n := th.len(); n != 0 {
-		t.Errorf("%d addresses remembered after their window", n)
+	if rec := th.addrs[addr]; rec == nil || rec.failures != 0 {
+		t.Errorf("failures remembered after their window: %+v", rec)
+	}
+}
+
+// TestThrottleInflight checks that attempts in flight count before any has
+// failed: the one over the cap is refused, and admitted again once one is
+// done.
+func TestThrottleInflight(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	th := newTestThrottle(clock)
+	const addr = "192.0.2.1"
+	for i := range throttleInflight {
+		if _, ok := th.admit(addr, true); !ok {
+			t.Fatalf("attempt %d refused", i)
+		}
+	}
+	if _, ok := th.admit(addr, true); ok {
+		t.Fatal("attempt over the cap admitted")
+	}
+	if _, ok := th.admit(addr, false); !ok {
+		t.Error("a cheap attempt refused by the cap of costly ones")
+	}
+	th.done(addr, false, false)
+	if _, ok := th.admit("192.0.2.2", true); !ok {
+		t.Error("another address refused")
+	}
+	th.done(addr, true, false)
+	if _, ok := th.admit(addr, true); !ok {
+		t.Error("attempt refused after one was done")
 	}
 }
 
