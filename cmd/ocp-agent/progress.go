@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,4 +106,92 @@ func (pr *progress) end() {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// pending is the line on a terminal that says which of several operations
+// are still waiting, e.g. "stop: 3 of 5 done, waiting for a, b (4s)". It is
+// drawn on status only when that is a terminal: a pipe gets just the result
+// lines. mu guards left: the ticker goroutine and the result loop both
+// redraw.
+type pending struct {
+	op     string
+	w      io.Writer
+	began  time.Time
+	total  int
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu   sync.Mutex
+	left []string // aliases still waiting, "" once done
+	n    int      // how many are done
+}
+
+func newPending(op string, ts []target, status *os.File, show bool) *pending {
+	pd := &pending{op: op, began: time.Now(), total: len(ts), left: make([]string, len(ts))}
+	for i, t := range ts {
+		pd.left[i] = t.p.Alias
+		if t.err != nil {
+			pd.left[i] = t.name
+		}
+	}
+	if !show || !isTerminal(status) {
+		return pd
+	}
+	pd.w = status
+	ctx, cancel := context.WithCancel(context.Background())
+	pd.cancel = cancel
+	pd.wg.Add(1)
+	go func() {
+		defer pd.wg.Done()
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				pd.redraw()
+			}
+		}
+	}()
+	return pd
+}
+
+// finished marks target i done and clears the line, so that its result
+// line can be printed in its place.
+func (pd *pending) finished(i int) {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	pd.left[i] = ""
+	pd.n++
+	if pd.w != nil {
+		fmt.Fprint(pd.w, "\r\033[K")
+	}
+}
+
+// redraw writes the line anew with what is left.
+func (pd *pending) redraw() {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	if pd.w == nil || pd.n == pd.total {
+		return
+	}
+	var names []string
+	for _, a := range pd.left {
+		if a != "" {
+			names = append(names, a)
+		}
+	}
+	fmt.Fprintf(pd.w, "\r\033[K%s: %d of %d done, waiting for %s (%s)", pd.op, pd.n, pd.total,
+		strings.Join(names, ", "), time.Since(pd.began).Truncate(time.Second))
+}
+
+// stop ends the updates and clears the line.
+func (pd *pending) stop() {
+	if pd.cancel == nil {
+		return
+	}
+	pd.cancel()
+	pd.wg.Wait()
+	fmt.Fprint(pd.w, "\r\033[K")
 }
