@@ -13,12 +13,14 @@ import (
 // in its last component, and only when it is a regular file: log files sit
 // in directories their process's user owns, and `ocp-agent logs` runs as
 // root. Its directory may be a link only when root or the caller made that
-// link (a user can plant links only where it may write).
+// link (a user can plant links only where it may write). Left open: a user
+// who owns the directory above may swap a trusted link between the check
+// and the open.
 func openLog(name string) (*os.File, error) {
 	dirName := filepath.Dir(name)
 	dirFlags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 	if fi, err := os.Lstat(dirName); err == nil && fi.Mode()&os.ModeSymlink != 0 && !ownedBySafeUser(fi) {
-		dirFlags |= unix.O_NOFOLLOW
+		return nil, &os.PathError{Op: "open", Path: dirName, Err: linkErr(unix.ELOOP)}
 	}
 	dir, err := unix.Open(dirName, dirFlags, 0)
 	if err != nil {
