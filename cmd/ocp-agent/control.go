@@ -200,7 +200,7 @@ func controlAll(ctx context.Context, conn *agentConn, op string, ts []target, ou
 	for i, t := range ts {
 		results[i] = controlResult{Name: t.name, Alias: t.p.Alias, ID: t.p.ID}
 		if t.err != nil {
-			results[i].Error = t.err.Error()
+			results[i].Error = oneLine(t.err.Error())
 			done <- i
 			continue
 		}
@@ -218,7 +218,9 @@ func controlAll(ctx context.Context, conn *agentConn, op string, ts []target, ou
 				if errors.As(err, &ae) {
 					r.Code = ae.Code
 				}
-				r.Error = strings.TrimPrefix(conn.explainOp(op, t.p.Alias, err).Error(), op+" "+t.p.Alias+": ")
+				// One line: the agent's message may quote the process's
+				// last output.
+				r.Error = oneLine(strings.TrimPrefix(conn.explainOp(op, t.p.Alias, err).Error(), op+" "+t.p.Alias+": "))
 			} else {
 				r.OK, r.Process = true, rec
 			}
