@@ -37,9 +37,20 @@ func startProgress(ctx context.Context, conn *agentConn, op string, p api.HostAg
 	ctx, cancel := context.WithCancel(ctx)
 	pr := &progress{cancel: cancel, tty: isTerminal(w), w: w}
 	began := time.Now()
-	pr.done.Add(1)
+	every(ctx, &pr.done, func(ctx context.Context) {
+		if cur, err := conn.c.Get(ctx, conn.cfg.Host.ID, p.ID); err == nil {
+			pr.print(progressLine(op, p, *cur, spec, time.Since(began)))
+		}
+	})
+	return pr
+}
+
+// every calls fn every progressEvery, in a goroutine of its own that wg
+// waits for, until ctx is done.
+func every(ctx context.Context, wg *sync.WaitGroup, fn func(context.Context)) {
+	wg.Add(1)
 	go func() {
-		defer pr.done.Done()
+		defer wg.Done()
 		t := time.NewTicker(progressEvery)
 		defer t.Stop()
 		for {
@@ -47,15 +58,10 @@ func startProgress(ctx context.Context, conn *agentConn, op string, p api.HostAg
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				fn(ctx)
 			}
-			cur, err := conn.c.Get(ctx, conn.cfg.Host.ID, p.ID)
-			if err != nil {
-				continue
-			}
-			pr.print(progressLine(op, p, *cur, spec, time.Since(began)))
 		}
 	}()
-	return pr
 }
 
 // progressLine says how long op has taken and what comes next.
@@ -140,20 +146,7 @@ func newPending(op string, ts []target, status *os.File, show bool) *pending {
 	pd.w = status
 	ctx, cancel := context.WithCancel(context.Background())
 	pd.cancel = cancel
-	pd.wg.Add(1)
-	go func() {
-		defer pd.wg.Done()
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				pd.redraw()
-			}
-		}
-	}()
+	every(ctx, &pd.wg, func(context.Context) { pd.redraw() })
 	return pd
 }
 
