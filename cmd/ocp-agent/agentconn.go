@@ -138,7 +138,11 @@ func (a *agentConn) explain(doing string, err error) error {
 	case errors.As(err, &ae) && ae.Code == api.CodeUnauthorized && a.sock:
 		return fmt.Errorf("%s: the agent at %s does not accept uid %d (%v): %s", doing, a.where, os.Getuid(), ae, a.runAsHint())
 	case errors.As(err, &ae) && ae.Code == api.CodeForbidden && a.sock:
-		return fmt.Errorf("%s: %v: members of socket_group may only read; run as root", doing, ae)
+		hint := "run as root"
+		if g := a.cfg.Server.SocketGroup; g != "" {
+			hint += fmt.Sprintf(" (members of socket_group %q may only read)", g)
+		}
+		return fmt.Errorf("%s: %v: %s", doing, ae, hint)
 	case errors.As(err, &ae) && ae.Code == api.CodeUnauthorized:
 		return fmt.Errorf("%s: the agent at %s refused the credentials (%v); check --user and %s", doing, a.where, ae, passwordEnv)
 	case errors.As(err, &ae):

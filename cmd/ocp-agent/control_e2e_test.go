@@ -282,10 +282,21 @@ func TestCLISocketPermission(t *testing.T) {
 	os.Chmod(cfgPath, 0o644)
 	launchAs(t, nil, cfgPath, "", sock)
 
-	cmd := exec.Command(bin, "ps", "--config", cfgPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyUID, Gid: nobodyGID}}
-	out, _ := cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "permission denied on "+sock+": run as root") {
-		t.Errorf("ps as nobody: status %d, %q", cmd.ProcessState.ExitCode(), out)
+	asNobody := func() (int, string) {
+		cmd := exec.Command(bin, "ps", "--config", cfgPath)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyUID, Gid: nobodyGID}}
+		out, _ := cmd.CombinedOutput()
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	if code, out := asNobody(); code != 1 || !strings.Contains(out, "permission denied on "+sock+": run as root") {
+		t.Errorf("ps as nobody: status %d, %q", code, out)
+	}
+	// A socket opened to all by hand: the agent itself refuses.
+	if err := os.Chmod(sock, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("uid %d may not use the agent's socket", nobodyUID)
+	if code, out := asNobody(); code != 1 || !strings.Contains(out, want) || !strings.HasSuffix(out, ": run as root\n") {
+		t.Errorf("ps as nobody on an open socket: status %d, %q; want %q", code, out, want)
 	}
 }
