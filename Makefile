@@ -21,14 +21,25 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ocp-agent ./cmd/ocp-agent
 	$(GO) build -trimpath -o bin/ocp-demo ./cmd/ocp-demo
 
-# The demo config is written with this checkout's absolute paths, since the
-# agent runs start commands from /.
-.run/demo.yaml: packaging/demo.yaml.in
-	mkdir -p .run
-	sed 's|@ROOT@|$(CURDIR)|g' $< > $@
+# The demo: the agent's API on DEMO_LISTEN, its demo process on DEMO_PORT
+# (change them when another demo holds those ports).
+DEMO_LISTEN ?= 127.0.0.1:62888
+DEMO_PORT   ?= 8089
 
+# The demo config is written with this checkout's absolute paths, since the
+# agent runs start commands from /; anew each time, so that DEMO_* apply.
+.PHONY: .run/demo.yaml
+.run/demo.yaml: packaging/demo.yaml.in
+	@mkdir -p .run
+	@sed -e 's|@ROOT@|$(CURDIR)|g' -e 's|@LISTEN@|$(DEMO_LISTEN)|g' -e 's|@PORT@|$(DEMO_PORT)|g' $< > $@
+
+# The agent in the foreground. Its processes outlive it by design (as
+# under systemd), so when it ends (Ctrl-C) the recipe says how to stop them.
 run: build .run/demo.yaml
-	bin/ocp-agent run --config .run/demo.yaml
+	@echo "ocp-agent on $(DEMO_LISTEN), demo process on port $(DEMO_PORT); try: export OCP_AGENT_CONFIG=$(CURDIR)/.run/demo.yaml; bin/ocp-agent ps"
+	@trap : INT; bin/ocp-agent run --config .run/demo.yaml; status=$$?; \
+	printf '\nThe agent stopped; the demo processes keep running, as they would under systemd.\nTo stop them and remove the demo state: make clean   (make run takes them over again)\n' >&2; \
+	exit $$status
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -80,5 +91,9 @@ fuzz:
 bench:
 	@GO=$(GO) bench/run.sh
 
+# Stops the demo's processes (through the agent, started briefly when it is
+# not running, so that each is recognised by its identity) before deleting
+# their state.
 clean:
+	@if [ -f .run/demo.yaml ] && [ -x bin/ocp-agent ]; then packaging/demo-stop.sh bin/ocp-agent .run/demo.yaml; fi
 	rm -rf bin dist .run

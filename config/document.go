@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
-	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -29,7 +26,7 @@ func decodeDocument(file string, data []byte) (root *yaml.Node, err error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, syntaxError(file, err)
+		return nil, syntaxError(file, data, err)
 	}
 	for {
 		// Empty documents after the first (a stray trailing ---) are harmless.
@@ -39,7 +36,7 @@ func decodeDocument(file string, data []byte) (root *yaml.Node, err error) {
 			break
 		}
 		if err != nil {
-			return nil, syntaxError(file, err)
+			return nil, syntaxError(file, data, err)
 		}
 		if content(&next) != nil {
 			return nil, &Error{File: file, Line: next.Line, Msg: "a second YAML document (---); the config is a single document"}
@@ -54,22 +51,6 @@ func content(doc *yaml.Node) *yaml.Node {
 		return nil
 	}
 	return doc.Content[0]
-}
-
-var yamlLineRE = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
-
-// syntaxError turns the YAML library's "yaml: line N: msg" into a *Error.
-func syntaxError(file string, err error) *Error {
-	e := &Error{File: file}
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	e.Msg = "invalid YAML: " + msg
-	return e
 }
 
 // parser collects the problems and warnings found while walking the nodes.

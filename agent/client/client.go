@@ -101,6 +101,16 @@ func (c *Client) List(ctx context.Context, hostID int64) (*api.ProcessList, erro
 	return &out, nil
 }
 
+// ListInto decodes the data of the list route into out, which may be a
+// type with more fields than api.ProcessList: the agent may send extras
+// (lastError, nextStartTime, ...) that the shared types do not carry yet.
+func (c *Client) ListInto(ctx context.Context, hostID int64, out any) error {
+	if err := c.call(ctx, http.MethodGet, processesPath(hostID), out); err != nil {
+		return wrap(err, fmt.Sprintf("list agent processes of host %d", hostID))
+	}
+	return nil
+}
+
 // Get returns one agent process.
 func (c *Client) Get(ctx context.Context, hostID, id int64) (*api.HostAgentProcess, error) {
 	return c.process(ctx, http.MethodGet, processPath(hostID, id), "get", id)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -33,7 +34,8 @@ type agentFlags struct {
 
 func addAgentFlags(cmd *cobra.Command) *agentFlags {
 	f := &agentFlags{}
-	cmd.Flags().StringVar(&f.config, "config", config.DefaultPath, "config file of the agent to talk to")
+	cmd.Flags().StringVar(&f.config, "config", defaultConfig(), "config file of the agent to talk to"+configDefaultHelp)
+	hideDefault(cmd, "config")
 	cmd.MarkFlagFilename("config", "yaml", "yml")
 	cmd.Flags().StringVar(&f.user, "user", os.Getenv(userEnv),
 		"user of auth.users to call server.listen as (default $"+userEnv+", else the first configured user); the password is $"+passwordEnv)
@@ -46,6 +48,7 @@ type agentConn struct {
 	cfg   *config.Config
 	c     *client.Client
 	where string // the socket or address, for messages
+	sock  bool   // over server.socket: the caller's uid is the credential
 }
 
 // connect loads the config and returns a client of the agent it describes:
@@ -62,7 +65,7 @@ func (f *agentFlags) connect() (*agentConn, error) {
 			return d.DialContext(ctx, "unix", s)
 		}
 		hc := &http.Client{Transport: &http.Transport{DialContext: dial}}
-		return &agentConn{cfg: cfg, where: s, c: client.New("http://ocp-agent", client.WithHTTPClient(hc))}, nil
+		return &agentConn{cfg: cfg, where: s, sock: true, c: client.New("http://ocp-agent", client.WithHTTPClient(hc))}, nil
 	}
 	if cfg.Server.Listen == "" {
 		return nil, &exitError{exitConfig, fmt.Errorf("%s: server.listen and server.socket are both empty: the agent serves no API to talk to", cfg.File)}
@@ -132,16 +135,51 @@ func (f *agentFlags) credentials(cfg *config.Config) (string, string, error) {
 func (a *agentConn) explain(doing string, err error) error {
 	var ae *client.APIError
 	switch {
+	case errors.As(err, &ae) && ae.Code == api.CodeUnauthorized && a.sock:
+		return fmt.Errorf("%s: the agent at %s does not accept uid %d (%v): %s", doing, a.where, os.Getuid(), ae, a.runAsHint())
+	case errors.As(err, &ae) && ae.Code == api.CodeForbidden && a.sock:
+		hint := "run as root"
+		if g := a.cfg.Server.SocketGroup; g != "" {
+			hint += fmt.Sprintf(" (members of socket_group %q may only read)", g)
+		}
+		return fmt.Errorf("%s: %v: %s", doing, ae, hint)
 	case errors.As(err, &ae) && ae.Code == api.CodeUnauthorized:
 		return fmt.Errorf("%s: the agent at %s refused the credentials (%v); check --user and %s", doing, a.where, ae, passwordEnv)
 	case errors.As(err, &ae):
 		return fmt.Errorf("%s: %w", doing, err)
+	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("%s: permission denied on %s: %s", doing, a.where, a.runAsHint())
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
-		return fmt.Errorf("%s: no agent answers at %s (from %s): is it running? (systemctl status ocp-agent)", doing, a.where, a.cfg.File)
+		return fmt.Errorf("%s: the agent is not running at %s (from %s): start it with 'systemctl start ocp-agent' or 'ocp-agent run'", doing, a.where, a.cfg.File)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("%s: the agent at %s closed the connection before answering", doing, a.where)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: interrupted; the agent goes on with it", doing)
 	}
 	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// explainOp is explain for a stop, start or restart, whose request may
+// have reached the agent even when no answer came back.
+func (a *agentConn) explainOp(op, alias string, err error) error {
+	e := a.explain(op+" "+alias, err)
+	if closedEarly(err) {
+		return fmt.Errorf("%w; the %s may or may not have happened — check with 'ocp-agent ps'", e, op)
+	}
+	return e
+}
+
+// closedEarly says whether err is the agent hanging up without an answer.
+func closedEarly(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// runAsHint says who may use the agent's socket.
+func (a *agentConn) runAsHint() string {
+	if g := a.cfg.Server.SocketGroup; g != "" {
+		return fmt.Sprintf("run as root, or as a member of socket_group %q to read", g)
+	}
+	return "run as root (server.socket_group is not set, so no other group may use the socket)"
 }
 
 // list returns every process of the agent.
@@ -151,20 +189,4 @@ func (a *agentConn) list(ctx context.Context) ([]api.HostAgentProcess, error) {
 		return nil, a.explain("list processes", err)
 	}
 	return l.Contents, nil
-}
-
-// resolve finds the process named by an alias or an id.
-func (a *agentConn) resolve(ctx context.Context, name string) (api.HostAgentProcess, error) {
-	procs, err := a.list(ctx)
-	if err != nil {
-		return api.HostAgentProcess{}, err
-	}
-	var aliases []string
-	for _, p := range procs {
-		if p.Alias == name || fmt.Sprint(p.ID) == name {
-			return p, nil
-		}
-		aliases = append(aliases, p.Alias)
-	}
-	return api.HostAgentProcess{}, fmt.Errorf("no process %q on this agent; it has %s", name, strings.Join(aliases, ", "))
 }

@@ -117,7 +117,7 @@ func TestCLIControl(t *testing.T) {
 			[]string{"stop stubborn: 1s", "SIGKILL"}},
 		{"unknown alias", []string{"stop", "nosuch"}, 1, nil, []string{`no process "nosuch" on this agent; it has obstat2, stubborn, ocp_agentd`}},
 		{"the agent is not operable", []string{"restart", "ocp_agentd"}, 1, nil, []string{"restart ocp_agentd: 40012"}},
-		{"two names", []string{"stop", "a", "b"}, 2, nil, []string{"wants one ALIAS or ID, got 2"}},
+		{"names and --all", []string{"stop", "a", "--all"}, 2, nil, []string{"not both"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,9 +142,10 @@ func TestCLIControl(t *testing.T) {
 	}
 
 	r := cli(t, nil, "stop", "obstat2", "--json", "--config", e.cfgPath)
-	var rec api.HostAgentProcess
-	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || rec.Status != api.StatusStopped || rec.ID != 185 || r.stderr != "" {
-		t.Errorf("stop --json: %v, %+v, stderr %q", err, rec, r.stderr)
+	var res []controlResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res) != 1 || !res[0].OK || res[0].Process == nil ||
+		res[0].Process.Status != api.StatusStopped || res[0].ID != 185 || r.stderr != "" || r.code != 0 {
+		t.Errorf("stop --json: status %d, %v, %+v, stderr %q", r.code, err, res, r.stderr)
 	}
 }
 
@@ -152,7 +153,7 @@ func TestCLIWithoutAgent(t *testing.T) {
 	e := newEnv(t, demo("obstat2", 185, freePort(t), ""))
 	for _, args := range [][]string{{"ps"}, {"stop", "obstat2"}} {
 		r := cli(t, nil, append(args, "--config", e.cfgPath)...)
-		if r.code != 1 || !strings.Contains(r.stderr, "no agent answers at "+e.listen) {
+		if r.code != 1 || !strings.Contains(r.stderr, "the agent is not running at "+e.listen) {
 			t.Errorf("%v: status %d, stderr %q", args, r.code, r.stderr)
 		}
 	}
@@ -170,7 +171,7 @@ func TestCLIUsage(t *testing.T) {
 		stderr string
 	}{
 		{"no command", nil, 2, "", "no command given"},
-		{"missing alias", []string{"stop"}, 2, "", "wants one ALIAS or ID, got 0"},
+		{"missing alias", []string{"stop"}, 2, "", "wants one or more ALIAS or ID, or --all, got 0"},
 		{"logs without alias", []string{"logs"}, 2, "", "wants one ALIAS"},
 		{"negative -n", []string{"logs", "a", "-n", "-1", "--config", good}, 2, "", "want 0 or more lines"},
 		{"logs of an unknown alias", []string{"logs", "b", "--config", good}, 1, "", `no process "b" in`},

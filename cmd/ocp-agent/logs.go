@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +29,16 @@ to stdout and stderr: state_dir/output/ALIAS.log). With -f, keep printing
 lines as they are written, across rotation: when the file is renamed or a
 newer one matches the pattern, the rest of the old file is printed, then the
 new one from its start. A truncated file is read again from its start.
-Ctrl-C ends it with status 0.`,
+Ctrl-C ends it with status 0.
+
+'ocp-agent logs ocp_agentd' prints the agent's own log, its log.file; an
+agent that logs to stderr (under systemd: the journal) is read with
+journalctl, and the command says so.
+
+Only regular files are read: a symbolic link matching the pattern is
+skipped, since the command usually runs as root in directories the managed
+user owns. On a terminal, control characters of the lines are printed
+escaped (\x1b), so that a log cannot drive the terminal.`,
 		Args:              exactArgs(1, "one ALIAS"),
 		ValidArgsFunction: completeAliases,
 	}
@@ -48,7 +59,15 @@ Ctrl-C ends it with status 0.`,
 		if err != nil {
 			return err
 		}
-		emit := textLines(cmd.OutOrStdout())
+		if pattern == "" {
+			journal := fmt.Sprintf("journalctl -u ocp-agent -n %d", *n)
+			if *follow {
+				journal += " -f"
+			}
+			return fmt.Errorf("%s logs to stderr (log.file is not set in %s); under systemd that is the journal: %s", agentAlias, cfg.File, journal)
+		}
+		out := cmd.OutOrStdout()
+		emit := textLines(out, writesToTerminal(out))
 		if *asJSON {
 			emit = jsonLines(cmd.OutOrStdout())
 		}
@@ -75,8 +94,15 @@ Ctrl-C ends it with status 0.`,
 	return cmd
 }
 
-// logPattern returns the glob of alias's log files.
+// agentAlias is the agent's own alias in its process list.
+const agentAlias = "ocp_agentd"
+
+// logPattern returns the glob of alias's log files; "" for the agent's
+// own log when it goes to stderr.
 func logPattern(cfg *config.Config, name string, output bool) (string, error) {
+	if name == agentAlias && !output && !slices.ContainsFunc(cfg.Processes, func(p config.Process) bool { return p.Alias == name }) {
+		return cfg.Log.File, nil
+	}
 	for _, p := range cfg.Processes {
 		if p.Alias != name && (p.ID == 0 || strconv.FormatInt(p.ID, 10) != name) {
 			continue
@@ -95,11 +121,47 @@ func logPattern(cfg *config.Config, name string, output bool) (string, error) {
 // lineEmitter prints one line of file, without its newline.
 type lineEmitter func(file string, line []byte) error
 
-func textLines(w io.Writer) lineEmitter {
+// textLines prints lines as they are; with escape (a terminal), their
+// control characters are printed as Go escapes (tabs are kept), so that
+// what a process logged cannot move the cursor, retitle the window or
+// answer back through the terminal.
+func textLines(w io.Writer, escape bool) lineEmitter {
 	return func(_ string, line []byte) error {
+		if escape {
+			line = escapeControls(line)
+		}
 		_, err := fmt.Fprintf(w, "%s\n", line)
 		return err
 	}
+}
+
+// escapeControls returns line with C0 and C1 control characters (but tab),
+// DEL and bytes that are not UTF-8 written as \xNN or \u00NN.
+func escapeControls(line []byte) []byte {
+	var b []byte
+	for i := 0; i < len(line); {
+		r, size := utf8.DecodeRune(line[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = fmt.Appendf(b, "\\x%02x", line[i])
+		case r == '\t':
+			b = append(b, '\t')
+		case r < 0x20 || r == 0x7f:
+			b = fmt.Appendf(b, "\\x%02x", r)
+		case r >= 0x80 && r < 0xa0:
+			b = fmt.Appendf(b, "\\u%04x", r)
+		default:
+			b = append(b, line[i:i+size]...)
+		}
+		i += size
+	}
+	return b
+}
+
+// writesToTerminal says whether w is a terminal.
+func writesToTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
 }
 
 // jsonLines prints one JSON object per line, so that a script can tell

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -68,7 +69,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	case !*entered:
 		code = exitConfig
 	}
-	fmt.Fprintf(stderr, "ocp-agent: %v\n", err)
+	// Errors from below may name the program already (a wrapped error of
+	// another run of it); say it once.
+	fmt.Fprintf(stderr, "ocp-agent: %s\n", strings.TrimLeft(strings.TrimPrefix(err.Error(), "ocp-agent:"), " "))
 	if code == exitConfig && !*entered {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
@@ -87,6 +90,10 @@ the OCP API over them ('ocp-agent run', usually under systemd). The other
 commands are its admin CLI: they find the running agent through the config
 (server.socket when set, else server.listen with --user and the
 OCP_AGENT_PASSWORD environment variable).
+
+The config is --config FILE; without it, $OCP_AGENT_CONFIG, else
+/etc/ocp-agent/config.yaml: export OCP_AGENT_CONFIG once (e.g. to the
+demo's .run/demo.yaml) instead of repeating --config.
 
 Exit status: 0 done; 1 the operation failed (agent unreachable, refused,
 unknown process, stop or start failed); 2 bad command line or config.`,
@@ -110,10 +117,32 @@ unknown process, stop or start failed); 2 bad command line or config.`,
 	return root, entered
 }
 
+// configEnv names the config when --config is not given, so that a
+// developer running a demo exports it once instead of repeating --config.
+const configEnv = "OCP_AGENT_CONFIG"
+
+// configDefaultHelp ends the help of every --config flag.
+const configDefaultHelp = " (default $" + configEnv + ", else " + config.DefaultPath + ")"
+
+// defaultConfig is the config file when --config is not given.
+func defaultConfig() string {
+	if p := os.Getenv(configEnv); p != "" {
+		return p
+	}
+	return config.DefaultPath
+}
+
+// hideDefault keeps --help from printing the flag's value as its default:
+// the usage text says where the default comes from.
+func hideDefault(cmd *cobra.Command, name string) {
+	cmd.Flags().Lookup(name).DefValue = ""
+}
+
 // configFlag adds --config to cmd.
 func configFlag(cmd *cobra.Command) *string {
 	p := new(string)
-	cmd.Flags().StringVar(p, "config", config.DefaultPath, "config file")
+	cmd.Flags().StringVar(p, "config", defaultConfig(), "config file"+configDefaultHelp)
+	hideDefault(cmd, "config")
 	cmd.MarkFlagFilename("config", "yaml", "yml")
 	return p
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,9 +37,20 @@ func startProgress(ctx context.Context, conn *agentConn, op string, p api.HostAg
 	ctx, cancel := context.WithCancel(ctx)
 	pr := &progress{cancel: cancel, tty: isTerminal(w), w: w}
 	began := time.Now()
-	pr.done.Add(1)
+	every(ctx, &pr.done, func(ctx context.Context) {
+		if cur, err := conn.c.Get(ctx, conn.cfg.Host.ID, p.ID); err == nil {
+			pr.print(progressLine(op, p, *cur, spec, time.Since(began)))
+		}
+	})
+	return pr
+}
+
+// every calls fn every progressEvery, in a goroutine of its own that wg
+// waits for, until ctx is done.
+func every(ctx context.Context, wg *sync.WaitGroup, fn func(context.Context)) {
+	wg.Add(1)
 	go func() {
-		defer pr.done.Done()
+		defer wg.Done()
 		t := time.NewTicker(progressEvery)
 		defer t.Stop()
 		for {
@@ -46,15 +58,10 @@ func startProgress(ctx context.Context, conn *agentConn, op string, p api.HostAg
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				fn(ctx)
 			}
-			cur, err := conn.c.Get(ctx, conn.cfg.Host.ID, p.ID)
-			if err != nil {
-				continue
-			}
-			pr.print(progressLine(op, p, *cur, spec, time.Since(began)))
 		}
 	}()
-	return pr
 }
 
 // progressLine says how long op has taken and what comes next.
@@ -105,4 +112,79 @@ func (pr *progress) end() {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// pending is the line on a terminal that says which of several operations
+// are still waiting, e.g. "stop: 3 of 5 done, waiting for a, b (4s)". It is
+// drawn on status only when that is a terminal: a pipe gets just the result
+// lines. mu guards left: the ticker goroutine and the result loop both
+// redraw.
+type pending struct {
+	op     string
+	w      io.Writer
+	began  time.Time
+	total  int
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu   sync.Mutex
+	left []string // aliases still waiting, "" once done
+	n    int      // how many are done
+}
+
+func newPending(op string, ts []target, status *os.File, show bool) *pending {
+	pd := &pending{op: op, began: time.Now(), total: len(ts), left: make([]string, len(ts))}
+	for i, t := range ts {
+		pd.left[i] = t.p.Alias
+		if t.err != nil {
+			pd.left[i] = t.name
+		}
+	}
+	if !show || !isTerminal(status) {
+		return pd
+	}
+	pd.w = status
+	ctx, cancel := context.WithCancel(context.Background())
+	pd.cancel = cancel
+	every(ctx, &pd.wg, func(context.Context) { pd.redraw() })
+	return pd
+}
+
+// finished marks target i done and clears the line, so that its result
+// line can be printed in its place.
+func (pd *pending) finished(i int) {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	pd.left[i] = ""
+	pd.n++
+	if pd.w != nil {
+		fmt.Fprint(pd.w, "\r\033[K")
+	}
+}
+
+// redraw writes the line anew with what is left.
+func (pd *pending) redraw() {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	if pd.w == nil || pd.n == pd.total {
+		return
+	}
+	var names []string
+	for _, a := range pd.left {
+		if a != "" {
+			names = append(names, a)
+		}
+	}
+	fmt.Fprintf(pd.w, "\r\033[K%s: %d of %d done, waiting for %s (%s)", pd.op, pd.n, pd.total,
+		strings.Join(names, ", "), time.Since(pd.began).Truncate(time.Second))
+}
+
+// stop ends the updates and clears the line.
+func (pd *pending) stop() {
+	if pd.cancel == nil {
+		return
+	}
+	pd.cancel()
+	pd.wg.Wait()
+	fmt.Fprint(pd.w, "\r\033[K")
 }

@@ -51,7 +51,7 @@ func TestCLIOverSocket(t *testing.T) {
 		t.Fatalf("agent exit %d", code)
 	}
 	r := cli(t, nil, "ps", "--config", e.cfgPath)
-	if r.code != 1 || !strings.Contains(r.stderr, "no agent answers at "+sock) {
+	if r.code != 1 || !strings.Contains(r.stderr, "the agent is not running at "+sock) {
 		t.Errorf("ps with the agent stopped: status %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -22,7 +22,9 @@ const followEvery = 250 * time.Millisecond
 
 // newestMatch returns the most recently modified regular file matching
 // pattern, or "" when none does. On a tie the shorter name wins: that is the
-// live file (app.log) rather than a rotated copy (app.log.1).
+// live file (app.log) rather than a rotated copy (app.log.1). A symbolic
+// link is never a candidate: the managed user owns the log directory, and
+// a link planted there would have root print any file of the host.
 func newestMatch(pattern string) (string, error) {
 	names, err := filepath.Glob(pattern)
 	if err != nil {
@@ -31,7 +33,7 @@ func newestMatch(pattern string) (string, error) {
 	var best string
 	var bestTime time.Time
 	for _, n := range names {
-		fi, err := os.Stat(n)
+		fi, err := os.Lstat(n)
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
@@ -46,7 +48,7 @@ func newestMatch(pattern string) (string, error) {
 // printTail prints the last n lines of file and returns the offset after
 // them, where following goes on.
 func printTail(file string, n int, emit lineEmitter) (int64, error) {
-	f, err := os.Open(file)
+	f, err := openLog(file)
 	if err != nil {
 		return 0, err
 	}
@@ -165,7 +167,7 @@ func (fl *follower) run(ctx context.Context, file string, off int64) error {
 }
 
 func (fl *follower) open(name string, off int64) error {
-	f, err := os.Open(name)
+	f, err := openLog(name)
 	if err != nil {
 		return err
 	}
@@ -227,7 +229,7 @@ func (fl *follower) rotated() string {
 	if fl.f == nil {
 		return next
 	}
-	nfi, err := os.Stat(next)
+	nfi, err := os.Lstat(next)
 	if err != nil {
 		return ""
 	}
@@ -237,7 +239,7 @@ func (fl *follower) rotated() string {
 	}
 	// The open file still sits at its name and got the last write: a
 	// sibling with the same time is no reason to move.
-	if cur, err := os.Stat(fl.name); err == nil && os.SameFile(cur, ofi) && !nfi.ModTime().After(ofi.ModTime()) {
+	if cur, err := os.Lstat(fl.name); err == nil && os.SameFile(cur, ofi) && !nfi.ModTime().After(ofi.ModTime()) {
 		return ""
 	}
 	return next
