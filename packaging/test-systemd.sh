@@ -44,11 +44,12 @@ root_pkgs="systemd,systemd-sysv,dbus,curl,procps,rpm,jq,iproute2"
 root_key=$(printf '%s %s %s v1' "$suite" minbase "$root_pkgs" | sha256sum | cut -c1-12)
 root=/var/tmp/ocp-agent-test-root-$root_key
 
-# mirror prints the Debian mirror apt uses on this machine, from
-# sources.list or deb822 .sources files.
+# mirror prints the Debian mirror apt uses on this machine for $suite
+# itself (not -security, not another vendor's repository), from one-line
+# sources.list entries or deb822 .sources files.
 mirror() {
 	local m=""
-	m=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' \
+	m=$(awk -v suite="$suite" '$1 == "deb" {for (i = 2; i < NF; i++) if ($i ~ /^[a-z]+:\/\// && $(i + 1) == suite) {print $i; exit}}' \
 		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n1 || true)
 	if [ -z "$m" ]; then
 		m=$(awk 'BEGIN {RS = ""} /Types:[^\n]*deb/ && /Suites:[^\n]*'"$suite"'([ \t\n]|$)/ {
