@@ -174,6 +174,9 @@ upgrade "${new[@]}" >/tmp/upgrade.log 2>&1 || { cat /tmp/upgrade.log; fail "upgr
 ocp-agent version | grep -q '^ocp-agent 0.1.1 ' || fail "after the upgrade: $(ocp-agent version)"
 [ "$(sha256sum "$cfg")" = "$sum0" ] || fail "the upgrade changed $cfg"
 until_ok 30 "the unit active (running) after the upgrade" active_running
+# rpm -U runs the new package's %post before the old one's %preun and
+# %postun (with $1=1): these must neither stop nor disable the unit.
+[ "$(systemctl is-enabled ocp-agent)" = enabled ] || fail "the unit is not enabled after the upgrade"
 main1=$(prop MainPID)
 [ "$main1" != "$main0" ] || fail "the upgrade did not restart the agent"
 case "$(readlink "/proc/$main1/exe")" in
