@@ -13,7 +13,7 @@ PKG_RELEASE ?= 1
 PKG_ARCH    ?= $(shell $(GO) env GOARCH)
 PKG_LDFLAGS := -s -w -X main.version=$(PKG_VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run test test-short vet fmt-check fuzz clean package package-test verify-unit bench
+.PHONY: all build run test test-short vet fmt-check fuzz clean package package-test test-systemd verify-unit bench
 
 all: build
 
@@ -73,6 +73,12 @@ bin/nfpm: packaging/tools/go.mod
 # not where systemd runs the host; it says why when it skips).
 package-test:
 	packaging/test-deb.sh
+
+# Installs the .deb and the .rpm under systemd as PID 1 of a throw-away
+# container, in both cgroup layouts, and checks the unit with systemctl
+# (root; the first run builds a Debian root under /var/tmp with debootstrap).
+test-systemd:
+	packaging/test-systemd.sh
 
 test-short:
 	$(GO) test -count=1 -short ./...

@@ -50,6 +50,9 @@ type Agent struct {
 	stopTimeouts time.Duration
 	// reloading serializes reloads.
 	reloading sync.Mutex
+	// reloadNotify, when set, is told a reload begins and ends (guarded
+	// by reloading).
+	reloadNotify func(reloading bool)
 
 	// lists and observations share listings and observation passes among
 	// concurrent requests (never one that started before a request came).

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -10,22 +11,77 @@ import (
 	"github.com/ocp-agent/ocp-agent/config"
 )
 
-// Reload applies a newly loaded config. Processes added, removed or
-// changed are applied as procmgr.Update says; the other sections (host,
-// server, auth, state_dir, log) take effect only when the agent restarts,
-// and a change to them is logged as such. A config whose ids conflict with
-// the state is refused whole, before anything changes: the old config
-// stays in force.
+// ReloadResult is what a reload of the config changed, by alias.
+type ReloadResult struct {
+	Config  string   `json:"config"` // the file reloaded
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+	Changed []string `json:"changed"`
+}
+
+// ErrReloadRefused marks a reload refused before anything changed (the
+// config does not load, or conflicts with the state): the old config stays
+// in force.
+var ErrReloadRefused = errors.New("reload refused: the old config stays in force")
+
+// SetReloadNotifier makes every reload call n(true) before it begins and
+// n(false) once it is over, applied or refused: systemd's RELOADING=1 and
+// READY=1. Reloads are serialized, so the calls pair up. Call it before
+// Serve and before any reload.
+func (a *Agent) SetReloadNotifier(n func(reloading bool)) {
+	a.reloading.Lock()
+	defer a.reloading.Unlock()
+	a.reloadNotify = n
+}
+
+// ReloadFile loads the agent's config file again and applies it: what
+// SIGHUP and the local admin route POST /agent/reload both do. The file is
+// read under the reload lock, so that of two reloads in a row the later
+// read is the one left in force. A refusal wraps ErrReloadRefused; it and
+// any failure are logged here too, since a SIGHUP has no one to answer.
+func (a *Agent) ReloadFile() (ReloadResult, error) {
+	a.reloading.Lock()
+	defer a.reloading.Unlock()
+	if a.reloadNotify != nil {
+		a.reloadNotify(true)
+		defer a.reloadNotify(false)
+	}
+	path := a.cfg.File
+	cfg, err := config.Load(path)
+	if err != nil {
+		a.log.Error("reload refused: the old config stays in force", zap.Error(err))
+		return ReloadResult{Config: path}, fmt.Errorf("%w: %w", ErrReloadRefused, err)
+	}
+	res, err := a.reload(cfg)
+	if err != nil {
+		a.log.Error("reload failed", zap.Error(err))
+	}
+	return res, err
+}
+
+// Reload applies a newly loaded config, as ReloadFile does with the file.
 func (a *Agent) Reload(cfg *config.Config) error {
 	a.reloading.Lock()
 	defer a.reloading.Unlock()
+	_, err := a.reload(cfg)
+	return err
+}
+
+// reload applies cfg; the caller holds a.reloading. Processes added,
+// removed or changed are applied as procmgr.Update says; the other sections
+// (host, server, auth, state_dir, log) take effect only when the agent
+// restarts, and a change to them is logged as such. A config whose ids
+// conflict with the state is refused whole, before anything changes: the
+// old config stays in force.
+func (a *Agent) reload(cfg *config.Config) (ReloadResult, error) {
+	res := ReloadResult{Config: cfg.File}
 	for _, w := range cfg.Warnings {
 		a.log.Warn(w)
 	}
 	a.warnRestartOnly(cfg)
 	specs, byID, err := a.assign(cfg)
 	if err != nil {
-		return fmt.Errorf("reload %s: %w", cfg.File, err)
+		return res, fmt.Errorf("%w: %w", ErrReloadRefused, err) // err names the file
 	}
 	// The new entries are visible before the processes are: an id that
 	// is listed a moment before its process exists reads as STOPPED.
@@ -47,10 +103,11 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	a.mu.Unlock()
 	a.log.Info("reloaded the config", zap.String("config", cfg.File),
 		zap.Strings("added", ch.Added), zap.Strings("removed", ch.Removed), zap.Strings("changed", ch.Changed))
+	res.Added, res.Removed, res.Changed = ch.Added, ch.Removed, ch.Changed
 	if err != nil {
-		return fmt.Errorf("reload %s: %w", cfg.File, err)
+		return res, fmt.Errorf("reload %s: %w", cfg.File, err)
 	}
-	return nil
+	return res, nil
 }
 
 // warnRestartOnly logs the changes a reload cannot apply.

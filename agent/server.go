@@ -140,6 +140,7 @@ func (s *server) newRouter() *mux.Router {
 		metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{ErrorLog: zap.NewStdLog(s.log)})
 		r.Handle(prefix+"/metrics", s.plainRoute(prefix+"/metrics", metrics)).Methods(http.MethodGet)
 	}
+	s.addReloadRoute(r)
 	return r
 }
 

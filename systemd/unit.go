@@ -13,3 +13,7 @@ var Unit string
 // ExecStart is the unit's ExecStart line, which `ocp-agent service install`
 // replaces with the binary and config it is told about.
 const ExecStart = "ExecStart=/usr/bin/ocp-agent run --config /etc/ocp-agent/config.yaml"
+
+// ExecReload is the unit's ExecReload line, which `ocp-agent service
+// install` replaces like ExecStart.
+const ExecReload = "ExecReload=/usr/bin/ocp-agent reload --config /etc/ocp-agent/config.yaml"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # verify.sh BINARY: run systemd-analyze verify on ocp-agent.service, with
-# ExecStart pointing at BINARY (verify wants an executable there), and fail
+# ExecStart and ExecReload pointing at BINARY (verify wants an executable
+# there), and fail
 # on any complaint: an unknown or misspelt key is only a warning to it.
 set -eu
 unit="$(dirname "$0")/ocp-agent.service"
@@ -11,8 +12,10 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
 fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-sed "s|^ExecStart=/usr/bin/ocp-agent |ExecStart=$bin |" "$unit" > "$dir/ocp-agent.service"
-grep -q "^ExecStart=$bin " "$dir/ocp-agent.service" || { echo "verify-unit: no ExecStart=/usr/bin/ocp-agent line in $unit"; exit 1; }
+sed "s|^\(Exec[A-Za-z]*\)=/usr/bin/ocp-agent |\1=$bin |" "$unit" > "$dir/ocp-agent.service"
+for key in ExecStart ExecReload; do
+	grep -q "^$key=$bin " "$dir/ocp-agent.service" || { echo "verify-unit: no $key=/usr/bin/ocp-agent line in $unit"; exit 1; }
+done
 out=$(systemd-analyze verify "$dir/ocp-agent.service" 2>&1) || { echo "$out"; exit 1; }
 if [ -n "$out" ]; then
 	echo "systemd-analyze verify $unit:"

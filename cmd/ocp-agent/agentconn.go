@@ -30,10 +30,11 @@ const userEnv = "OCP_AGENT_USER"
 type agentFlags struct {
 	config string
 	user   string
+	errOut func() io.Writer // the command's stderr, for fallbackConfig
 }
 
 func addAgentFlags(cmd *cobra.Command) *agentFlags {
-	f := &agentFlags{}
+	f := &agentFlags{errOut: cmd.ErrOrStderr}
 	cmd.Flags().StringVar(&f.config, "config", defaultConfig(), "config file of the agent to talk to"+configDefaultHelp)
 	hideDefault(cmd, "config")
 	cmd.MarkFlagFilename("config", "yaml", "yml")
@@ -57,7 +58,9 @@ type agentConn struct {
 func (f *agentFlags) connect() (*agentConn, error) {
 	cfg, err := loadConfig(f.config)
 	if err != nil {
-		return nil, err
+		if cfg = f.fallbackConfig(err); cfg == nil {
+			return nil, err
+		}
 	}
 	if s := cfg.Server.Socket; s != "" {
 		dial := func(ctx context.Context, _, _ string) (net.Conn, error) {

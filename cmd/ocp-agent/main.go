@@ -113,7 +113,7 @@ unknown process, stop or start failed); 2 bad command line or config.`,
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd(), newPsCmd(),
 		newControlCmd("stop"), newControlCmd("start"), newControlCmd("restart"),
-		newLogsCmd(), newServiceCmd())
+		newLogsCmd(), newServiceCmd(), newReloadCmd())
 	return root, entered
 }
 

@@ -56,6 +56,15 @@ func run(cfg *config.Config, log *zap.Logger) error {
 		return err
 	}
 	defer a.Close()
+	// systemd (Type=notify) sees RELOADING=1 ... READY=1 around every
+	// reload, whether SIGHUP or `ocp-agent reload` asked for it.
+	a.SetReloadNotifier(func(reloading bool) {
+		if reloading {
+			notify(log, notifyReloading)
+		} else {
+			notify(log, notifyReady)
+		}
+	})
 	go reloadOnHUP(ctx, hup, cfg.File, a, log)
 	log.Info("agent started", zap.String("config", cfg.File), zap.Int64("hostId", cfg.Host.ID),
 		zap.Int("processes", len(cfg.Processes)), zap.String("version", version))
@@ -70,9 +79,9 @@ func run(cfg *config.Config, log *zap.Logger) error {
 	return nil
 }
 
-// reloadOnHUP reloads the config at every SIGHUP (systemctl reload). A
-// config that does not load, or that the agent refuses, is logged and the
-// old one stays in force.
+// reloadOnHUP reloads the config at every SIGHUP, as `ocp-agent reload`
+// does over the socket. A config that does not load, or that the agent
+// refuses, is logged and the old one stays in force.
 func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, a *agent.Agent, log *zap.Logger) {
 	for {
 		select {
@@ -80,13 +89,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, a *agen
 			return
 		case <-hup:
 		}
-		notify(log, notifyReloading)
 		log.Info("SIGHUP: reloading the config", zap.String("config", path))
-		if cfg, err := config.Load(path); err != nil {
-			log.Error("reload refused: the old config stays in force", zap.Error(err))
-		} else if err := a.Reload(cfg); err != nil {
-			log.Error("reload failed", zap.Error(err))
-		}
-		notify(log, notifyReady)
+		_, _ = a.ReloadFile() // logged by ReloadFile
 	}
 }

@@ -183,7 +183,7 @@ func newService(configPath string) (service.Service, error) {
 		Description: "OCP agent",
 		Executable:  exe,
 		Arguments:   []string{"run", "--config", configPath},
-		Option:      service.KeyValue{"SystemdScript": unitTemplate(), "UserService": serviceUserMode},
+		Option:      service.KeyValue{"SystemdScript": unitTemplate(configPath), "UserService": serviceUserMode},
 	}
 	for _, sys := range service.AvailableSystems() {
 		if sys.String() == "linux-systemd" {
@@ -194,10 +194,25 @@ func newService(configPath string) (service.Service, error) {
 }
 
 // unitTemplate is the shipped unit as a kardianos template: the same file,
-// with the binary and the config of this install in ExecStart.
-func unitTemplate() string {
-	return strings.Replace(systemd.Unit, systemd.ExecStart,
+// with the binary and the config of this install in ExecStart and
+// ExecReload (written out here: kardianos's templates cannot index
+// Arguments).
+func unitTemplate(configPath string) string {
+	unit := strings.Replace(systemd.Unit, systemd.ExecStart,
 		"ExecStart={{Path | cmdEscape}}{{range Arguments}} {{. | cmdEscape}}{{end}}", 1)
+	return strings.Replace(unit, systemd.ExecReload,
+		"ExecReload={{Path | cmdEscape}} reload --config "+execWord(configPath), 1)
+}
+
+// execWord quotes s as one word of a unit's Exec line when it needs it:
+// in double quotes with \ and " escaped, and % and $ doubled so that
+// systemd expands neither a specifier nor a variable in it.
+func execWord(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\"'\\%$;") {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%", "$", "$$")
+	return `"` + r.Replace(s) + `"`
 }
 
 // noProgram is the service.Interface kardianos requires. The agent never

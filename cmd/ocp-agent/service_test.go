@@ -107,11 +107,16 @@ func checkRenderedUnit(t *testing.T, unit, cfg string) {
 	if !strings.Contains(got, wantExec+"\n") {
 		t.Errorf("rendered unit lacks %q:\n%s", wantExec, got)
 	}
-	if back := strings.Replace(got, wantExec, systemd.ExecStart, 1); back != systemd.Unit {
-		t.Errorf("rendered unit differs from systemd/ocp-agent.service beyond ExecStart:\n%s", got)
+	wantReload := "ExecReload=" + exe + " reload --config " + cfg
+	if !strings.Contains(got, wantReload+"\n") {
+		t.Errorf("rendered unit lacks %q:\n%s", wantReload, got)
+	}
+	back := strings.Replace(strings.Replace(got, wantExec, systemd.ExecStart, 1), wantReload, systemd.ExecReload, 1)
+	if back != systemd.Unit {
+		t.Errorf("rendered unit differs from systemd/ocp-agent.service beyond ExecStart and ExecReload:\n%s", got)
 	}
 	for _, line := range []string{
-		"KillMode=process", "Type=notify", "Restart=on-failure", "ExecReload=/bin/kill -HUP $MAINPID",
+		"KillMode=process", "Type=notify", "Restart=on-failure", "Delegate=yes",
 		"StateDirectory=ocp-agent", "RuntimeDirectory=ocp-agent", "RestartPreventExitStatus=2", "TasksMax=infinity",
 		"WantedBy=multi-user.target",
 	} {
@@ -159,7 +164,7 @@ func TestServiceRefusals(t *testing.T) {
 }
 
 func TestUnitTemplateReplacesExecStart(t *testing.T) {
-	tpl := unitTemplate()
+	tpl := unitTemplate("/etc/ocp-agent/config.yaml")
 	if strings.Contains(tpl, systemd.ExecStart) || !strings.Contains(tpl, "ExecStart={{Path | cmdEscape}}") {
 		t.Errorf("template keeps the shipped ExecStart:\n%s", tpl)
 	}
