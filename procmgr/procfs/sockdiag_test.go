@@ -221,11 +221,12 @@ func FuzzParseDiagCgroups(f *testing.F) {
 	f.Add(diagMsgCgroup(1, stateListen, 1, 1, 1)[:nlmsgHdrLen+diagMsgLen+6])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tab, byCgroup := SocketTable{}, CgroupPorts{}
-		_, _ = parseDiagCgroups(b, 1, tab, byCgroup, func(s diagSocket) bool { return keepTCP(s) || keepUDP(s) })
-		ports := map[uint16]bool{}
-		for _, p := range tab {
-			ports[p] = true
-		}
+		ports := map[uint16]bool{} // of kept sockets (tab keeps the last of an inode)
+		_, _ = parseDiagCgroups(b, 1, tab, byCgroup, func(s diagSocket) bool {
+			k := keepTCP(s) || keepUDP(s)
+			ports[s.localPort] = ports[s.localPort] || k
+			return k
+		})
 		for id, ps := range byCgroup {
 			for _, p := range ps {
 				if id == 0 || !ports[p] {
