@@ -83,6 +83,17 @@ func startIn(t *testing.T, c *Cgroup, argv ...string) *exec.Cmd {
 	return cmd
 }
 
+// create makes the cgroup of alias in h, closed at the end.
+func create(t *testing.T, h *Hierarchy, alias string) *Cgroup {
+	t.Helper()
+	c, err := h.Create(alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // waitFor polls cond until it holds, failing after a generous deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -103,11 +114,7 @@ func relPath(t *testing.T, c *Cgroup) string {
 // program's own first read of /proc/self/cgroup already names its cgroup.
 func TestStartIntoCgroup(t *testing.T) {
 	h := testHierarchy(t)
-	c, err := h.Create("into")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := create(t, h, "into")
 	cmd := exec.Command("cat", "/proc/self/cgroup")
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: c.FD()}
 	out, err := cmd.Output()
@@ -132,11 +139,7 @@ const escapeScript = `setsid sh -c 'trap "" TERM; sleep 1000 & exit 0' & sleep 1
 // the parent chain and ignore SIGTERM, and Empty says so without timers.
 func TestKillEscapees(t *testing.T) {
 	h := testHierarchy(t)
-	c, err := h.Create("escape")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := create(t, h, "escape")
 	cmd := startIn(t, c, "sh", "-c", escapeScript)
 	var pids []int
 	waitFor(t, "sh, its sleep and a sleep escaped from its session", func() bool {
@@ -194,11 +197,7 @@ func getsid(pid int) (int, error) {
 // SIGKILL each member until none is left.
 func TestKillAllFallback(t *testing.T) {
 	h := testHierarchy(t)
-	c, err := h.Create("fallback")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := create(t, h, "fallback")
 	cmd := startIn(t, c, "sh", "-c", escapeScript)
 	waitFor(t, "three members", func() bool { p, _ := c.Procs(); return len(p) >= 3 })
 	if err := c.killAll(); err != nil {
@@ -269,13 +268,10 @@ func TestEmptyManyCgroups(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	h := testHierarchy(t)
-	c, err := h.Create("stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := create(t, h, "stats")
 	startIn(t, c, "sh", "-c", "sleep 1000 & i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; wait")
 	var s Stats
+	var err error
 	waitFor(t, "two processes and some CPU time", func() bool {
 		s, err = c.Stats()
 		return err == nil && s.Processes == 2 && s.CPUSeconds > 0
@@ -291,11 +287,7 @@ func TestStats(t *testing.T) {
 // error where not (the hybrid hosts these tests run on have none).
 func TestLimits(t *testing.T) {
 	h := testHierarchy(t)
-	c, err := h.Create("limits")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := create(t, h, "limits")
 	for _, tc := range []struct {
 		ctl, key, file, want string
 		l                    Limits
@@ -411,5 +403,38 @@ func TestAgentLeaf(t *testing.T) {
 	b, _ := os.ReadFile("/proc/self/cgroup")
 	if got, _ := ParseSelfCgroup(b); got != strings.TrimPrefix(filepath.Join(root, AgentLeaf), p.Mount) {
 		t.Errorf("own cgroup %q, want the leaf", got)
+	}
+}
+
+// TestOpen: the config's setting as the agent gives it.
+func TestOpen(t *testing.T) {
+	if h, desc, err := Open("off"); h != nil || err != nil || !strings.HasPrefix(desc, "off: process groups and a child subreaper") {
+		t.Errorf("off: %v, %q, %v", h, desc, err)
+	}
+	if _, _, err := Open("/tmp/not-a-cgroup"); err == nil || !strings.Contains(err.Error(), "not under a cgroup2 mount") {
+		t.Errorf("path outside cgroup2: %v", err)
+	}
+	if _, _, err := Open("sometimes"); err == nil {
+		t.Error("bad setting accepted")
+	}
+	th := testHierarchy(t) // a root of the tests' own, as a path setting
+	dir := filepath.Join(th.Dir(), "root")
+	h, desc, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if h.Dir() != dir || !strings.HasPrefix(desc, "cgroup v2 at "+dir) {
+		t.Errorf("Open(%s) = %s, %q", dir, h.Dir(), desc)
+	}
+	c, err := h.Create("open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Rmdir(dir); err != nil {
+		t.Fatal(err)
 	}
 }

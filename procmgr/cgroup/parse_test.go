@@ -47,14 +47,8 @@ func TestParseMountInfo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseMountInfo([]byte(tc.in))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !wantErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
@@ -124,14 +118,8 @@ func TestResolve(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := Resolve(tc.setting, Host{MountInfo: []byte(tc.mounts), SelfCgroup: []byte(tc.self), Systemd: tc.systemd})
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !wantErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if p.Root != tc.wantRoot || !strings.Contains(p.Reason, tc.wantReason) {
 				t.Errorf("plan %+v, want root %q, reason with %q", p, tc.wantRoot, tc.wantReason)
@@ -210,4 +198,17 @@ func FuzzParseMemoryMax(f *testing.F) {
 			t.Fatalf("%q: 0 without an error", s)
 		}
 	})
+}
+
+// wantErr fails t unless err contains want ("" for no error), and says
+// whether there is a result to check.
+func wantErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" && err != nil {
+		t.Fatal(err)
+	}
+	if want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	return want == ""
 }
