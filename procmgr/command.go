@@ -7,21 +7,17 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/shellcmd"
 )
 
-// shellChars are the characters that make a command line need a shell:
-// quoting, expansion, redirection, pipes, lists, globbing, assignments.
-const shellChars = "|&;<>()$`\\\"'*?[]#~=%{}!\n\t"
-
-// commandArgv turns a start_command into an argv. A simple command (words
-// separated by spaces, nothing a shell would interpret) is executed
-// directly, so that the process the agent watches is the program itself; any
-// other command line runs under /bin/sh -c and the shell is the process.
+// commandArgv turns a start_command into an argv: one simple command
+// without expansions is executed directly, so that the process the agent
+// watches is the program itself; any other command line runs under
+// /bin/sh -c and the shell is the process (see package shellcmd).
 func commandArgv(command string) []string {
-	if strings.ContainsAny(command, shellChars) {
-		return []string{"/bin/sh", "-c", command}
-	}
-	return strings.Fields(command)
+	argv, _ := shellcmd.Argv(command)
+	return argv
 }
 
 // runAs is who a managed process runs as.

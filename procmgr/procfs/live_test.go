@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if pid := os.Getenv(helperEnv); pid != "" {
 		os.Exit(permissionHelper(pid))
 	}
+	if os.Getenv(listenHelperEnv) != "" {
+		os.Exit(listenHelper())
+	}
 	os.Exit(m.Run())
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"syscall"
 )
 
@@ -31,8 +32,13 @@ const (
 	diagSockIDLen = 48
 	// struct inet_diag_msg: family u8, state u8, timer u8, retrans u8,
 	// id (inet_diag_sockid), expires u32, rqueue u32, wqueue u32, uid u32,
-	// inode u32. Attributes may follow; they are not used.
+	// inode u32. Attributes (struct rtattr: len u16, type u16, payload,
+	// padded to 4 bytes) follow.
 	diagMsgLen = 4 + diagSockIDLen + 5*4
+	// diagAttrCgroupID is INET_DIAG_CGROUP_ID: the u64 cgroup v2 id of
+	// the socket (the inode of the cgroup of the process that created
+	// it). Linux 5.9 sends it with every socket, unasked.
+	diagAttrCgroupID = 21
 )
 
 // diagSocket is what is used of one inet_diag_msg.
@@ -40,6 +46,7 @@ type diagSocket struct {
 	state                 uint8
 	localPort, remotePort uint16
 	inode                 uint64
+	cgroup                uint64 // 0: not sent (before Linux 5.9, no cgroup2)
 }
 
 // diagRequest returns the SOCK_DIAG_BY_FAMILY dump request for the
@@ -69,6 +76,13 @@ var errDiagTruncated = errors.New("truncated sock_diag message")
 // are skipped. An NLMSG_ERROR is returned as a syscall.Errno. It never
 // panics. On error t may already hold some of b's sockets.
 func parseDiag(b []byte, seq uint32, t SocketTable, keep func(diagSocket) bool) (done bool, err error) {
+	return parseDiagCgroups(b, seq, t, nil, keep)
+}
+
+// parseDiagCgroups is parseDiag that also adds each kept socket's port to
+// byCgroup under its cgroup id, when byCgroup is not nil (unsorted, with
+// repeats: see CgroupPorts.add).
+func parseDiagCgroups(b []byte, seq uint32, t SocketTable, byCgroup CgroupPorts, keep func(diagSocket) bool) (done bool, err error) {
 	ne := binary.NativeEndian
 	for len(b) > 0 {
 		if len(b) < nlmsgHdrLen {
@@ -109,20 +123,36 @@ func parseDiag(b []byte, seq uint32, t SocketTable, keep func(diagSocket) bool) 
 			}
 			if s.inode != 0 && keep(s) {
 				t[s.inode] = s.localPort
+				if byCgroup != nil && s.cgroup != 0 {
+					byCgroup[s.cgroup] = append(byCgroup[s.cgroup], s.localPort)
+				}
 			}
 		}
 	}
 	return false, nil
 }
 
-// parseDiagMsg parses the fixed part of an inet_diag_msg.
+// parseDiagMsg parses an inet_diag_msg and its cgroup id attribute.
 func parseDiagMsg(b []byte) (diagSocket, error) {
 	if len(b) < diagMsgLen {
 		return diagSocket{}, fmt.Errorf("%w: inet_diag_msg of %d bytes", errDiagTruncated, len(b))
 	}
 	id := b[4:]
+	var cgroup uint64
+	// A malformed attribute ends the walk: the fixed part stands alone.
+	for a := b[diagMsgLen:]; len(a) >= 4; {
+		n := int(binary.NativeEndian.Uint16(a[0:]))
+		if n < 4 || n > len(a) {
+			break
+		}
+		if binary.NativeEndian.Uint16(a[2:])&0x3fff == diagAttrCgroupID && n >= 12 {
+			cgroup = binary.NativeEndian.Uint64(a[4:])
+		}
+		a = a[min(len(a), (n+3)&^3):]
+	}
 	return diagSocket{
-		state: b[1],
+		cgroup: cgroup,
+		state:  b[1],
 		// Ports are in network byte order.
 		localPort:  binary.BigEndian.Uint16(id[0:]),
 		remotePort: binary.BigEndian.Uint16(id[2:]),
@@ -136,4 +166,18 @@ func keepTCP(s diagSocket) bool { return s.state == stateListen }
 
 func keepUDP(s diagSocket) bool {
 	return s.state == stateClose && s.remotePort == 0 && s.localPort != 0
+}
+
+// CgroupPorts maps a cgroup v2 id to the ports of the sockets created in
+// that cgroup, ascending, each once. One map for every cgroup costs one
+// dump of the host's listeners, however many cgroups there are; a process
+// then finds its ports with one lookup of its cgroup's id.
+type CgroupPorts map[uint64][]uint16
+
+// sortUnique sorts each cgroup's ports and drops repeats.
+func (c CgroupPorts) sortUnique() {
+	for id, ps := range c {
+		slices.Sort(ps)
+		c[id] = slices.Compact(ps)
+	}
 }

@@ -40,37 +40,63 @@ var diagBufs = sync.Pool{New: func() any { b := make([]byte, diagBufSize); retur
 //
 // Like /proc/net, the dumps are of the caller's network namespace.
 func (fs FS) Sockets() (SocketTable, error) {
+	t, _, err := fs.sockets(false)
+	return t, err
+}
+
+// SocketsByCgroup is Sockets that also groups the ports by the cgroup v2
+// id of the socket (the cgroup of the process that created it), from the
+// same dumps. The CgroupPorts is nil where the ids are not to be had (a
+// dump failed and /proc/net served, a kernel before 5.9, another procfs):
+// the caller then finds ports through each process's fds, as it must
+// anyway for sockets created before a process was moved into its cgroup.
+func (fs FS) SocketsByCgroup() (SocketTable, CgroupPorts, error) {
+	return fs.sockets(true)
+}
+
+func (fs FS) sockets(withCgroups bool) (SocketTable, CgroupPorts, error) {
 	if fs.root() != "/proc" {
-		return fs.ListeningSockets()
+		t, err := fs.ListeningSockets()
+		return t, nil, err
 	}
 	fd, err := diagSocketOpen()
 	if err != nil {
-		return fs.ListeningSockets()
+		t, err := fs.ListeningSockets()
+		return t, nil, err
 	}
 	defer unix.Close(fd)
 	bufp := diagBufs.Get().(*[]byte)
 	defer diagBufs.Put(bufp)
 	t := make(SocketTable)
+	var byCgroup CgroupPorts
+	if withCgroups {
+		byCgroup = make(CgroupPorts)
+	}
 	var fileBuf []byte
 	for i, tab := range diagTables {
-		err := diagDump(fd, uint32(i+1), tab.family, tab.protocol, tab.states, *bufp, t, tab.keep)
+		err := diagDump(fd, uint32(i+1), tab.family, tab.protocol, tab.states, *bufp, t, byCgroup, tab.keep)
 		if err == nil {
 			continue
 		}
+		byCgroup = nil // some sockets would be missing from it
 		path := fs.path("net", tab.file)
 		b, ferr := readInto(path, fileBuf)
 		if tab.optional && errors.Is(ferr, os.ErrNotExist) {
 			continue
 		}
 		if ferr != nil {
-			return nil, fmt.Errorf("sock_diag: %v; %w", err, ferr)
+			return nil, nil, fmt.Errorf("sock_diag: %v; %w", err, ferr)
 		}
 		if perr := tab.parse(b, t); perr != nil {
-			return nil, fmt.Errorf("parse %s: %w", path, perr)
+			return nil, nil, fmt.Errorf("parse %s: %w", path, perr)
 		}
 		fileBuf = b
 	}
-	return t, nil
+	if byCgroup != nil && len(t) > 0 && len(byCgroup) == 0 {
+		byCgroup = nil // no ids at all: a kernel that does not send them
+	}
+	byCgroup.sortUnique()
+	return t, byCgroup, nil
 }
 
 // diagSocketOpen opens a NETLINK_SOCK_DIAG socket whose reads give up
@@ -91,7 +117,7 @@ func diagSocketOpen() (int, error) {
 
 // diagDump sends one dump request and adds the sockets of its answer to t.
 // Only datagrams from the kernel (port 0) are read.
-func diagDump(fd int, seq uint32, family, protocol uint8, states uint32, buf []byte, t SocketTable, keep func(diagSocket) bool) error {
+func diagDump(fd int, seq uint32, family, protocol uint8, states uint32, buf []byte, t SocketTable, byCgroup CgroupPorts, keep func(diagSocket) bool) error {
 	kernel := &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 	if err := unix.Sendto(fd, diagRequest(seq, family, protocol, states), 0, kernel); err != nil {
 		return fmt.Errorf("sock_diag request: %w", err)
@@ -110,7 +136,7 @@ func diagDump(fd int, seq uint32, family, protocol uint8, states uint32, buf []b
 		if sa, ok := from.(*unix.SockaddrNetlink); !ok || sa.Pid != 0 {
 			continue
 		}
-		done, err := parseDiag(buf[:n], seq, t, keep)
+		done, err := parseDiagCgroups(buf[:n], seq, t, byCgroup, keep)
 		if err != nil {
 			return fmt.Errorf("sock_diag answer: %w", err)
 		}

@@ -112,7 +112,7 @@ func TestDiagDumpDirect(t *testing.T) {
 	defer syscall.Close(fd)
 	tab := make(SocketTable)
 	buf := make([]byte, diagBufSize)
-	if err := diagDump(fd, 7, syscall.AF_INET, syscall.IPPROTO_TCP, 1<<stateListen, buf, tab, keepTCP); err != nil {
+	if err := diagDump(fd, 7, syscall.AF_INET, syscall.IPPROTO_TCP, 1<<stateListen, buf, tab, nil, keepTCP); err != nil {
 		t.Skipf("no inet_diag for TCP here: %v", err)
 	}
 	if port, ok := tab[inodeOf(t, ln.(*net.TCPListener))]; !ok || int(port) != ln.Addr().(*net.TCPAddr).Port {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"maps"
+	"slices"
 	"syscall"
 	"testing"
 )
@@ -136,17 +137,21 @@ func FuzzParseDiag(f *testing.F) {
 // FuzzDiagRoundTrip encodes messages from fuzzed fields, as the kernel
 // would, and checks that parseDiag finds them again exactly.
 func FuzzDiagRoundTrip(f *testing.F) {
-	f.Add(uint8(stateListen), uint16(8089), uint16(0), uint32(100), uint8(0), uint8(0))
-	f.Add(uint8(stateClose), uint16(53), uint16(0), uint32(7), uint8(9), uint8(3))
-	f.Fuzz(func(t *testing.T, state uint8, sport, dport uint16, inode uint32, extra, copies uint8) {
+	f.Add(uint8(stateListen), uint16(8089), uint16(0), uint32(100), uint8(0), uint8(0), uint64(0))
+	f.Add(uint8(stateClose), uint16(53), uint16(0), uint32(7), uint8(9), uint8(3), uint64(4026531835))
+	f.Fuzz(func(t *testing.T, state uint8, sport, dport uint16, inode uint32, extra, copies uint8, cg uint64) {
 		var b []byte
 		n := int(copies%4) + 1
 		for i := range n {
-			b = append(b, diagMsg(3, state, sport, dport, inode+uint32(i), int(extra%64))...)
+			if cg != 0 {
+				b = append(b, diagMsgCgroup(3, state, sport, inode+uint32(i), cg)...)
+			} else {
+				b = append(b, diagMsg(3, state, sport, dport, inode+uint32(i), int(extra%64))...)
+			}
 		}
 		b = append(b, done(3)...)
-		got := SocketTable{}
-		d, err := parseDiag(b, 3, got, func(diagSocket) bool { return true })
+		got, byCgroup := SocketTable{}, CgroupPorts{}
+		d, err := parseDiagCgroups(b, 3, got, byCgroup, func(diagSocket) bool { return true })
 		if err != nil || !d {
 			t.Fatalf("done %v, err %v", d, err)
 		}
@@ -158,6 +163,76 @@ func FuzzDiagRoundTrip(f *testing.F) {
 		}
 		if !maps.Equal(got, want) {
 			t.Fatalf("got %v, want %v", got, want)
+		}
+		byCgroup.sortUnique()
+		if wantCg := (CgroupPorts{cg: {sport}}); cg != 0 && len(want) > 0 && !maps.EqualFunc(byCgroup, wantCg, slices.Equal) {
+			t.Fatalf("by cgroup %v, want %v", byCgroup, wantCg)
+		}
+	})
+}
+
+// diagMsgCgroup is diagMsg with attributes as the kernel sends them: an
+// INET_DIAG_PAD-like attribute of another type, then INET_DIAG_CGROUP_ID.
+func diagMsgCgroup(seq uint32, state uint8, sport uint16, inode uint32, cgroup uint64) []byte {
+	b := diagMsg(seq, state, sport, 0, inode, 8+12)
+	ne := binary.NativeEndian
+	a := b[nlmsgHdrLen+diagMsgLen:]
+	ne.PutUint16(a[0:], 8) // another attribute, skipped
+	ne.PutUint16(a[2:], 20)
+	ne.PutUint16(a[8:], 12)
+	ne.PutUint16(a[10:], diagAttrCgroupID)
+	ne.PutUint64(a[12:], cgroup)
+	return b
+}
+
+func TestParseDiagCgroups(t *testing.T) {
+	const seq = 3
+	bad := diagMsgCgroup(seq, stateListen, 9, 9, 77)
+	binary.NativeEndian.PutUint16(bad[nlmsgHdrLen+diagMsgLen:], 200) // attribute longer than the message
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want CgroupPorts
+	}{
+		{"grouped", cat(diagMsgCgroup(seq, stateListen, 80, 1, 500), diagMsgCgroup(seq, stateListen, 22, 2, 500),
+			diagMsgCgroup(seq, stateListen, 8089, 3, 600), diagMsgCgroup(seq, 1, 8090, 4, 600)),
+			CgroupPorts{500: {22, 80}, 600: {8089}}},
+		{"same port twice", cat(diagMsgCgroup(seq, stateListen, 80, 1, 5), diagMsgCgroup(seq, stateListen, 80, 2, 5)), CgroupPorts{5: {80}}},
+		{"no attribute", diagMsg(seq, stateListen, 80, 0, 1, 0), CgroupPorts{}},
+		{"malformed attribute", bad, CgroupPorts{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tab, got := SocketTable{}, CgroupPorts{}
+			if _, err := parseDiagCgroups(tc.in, seq, tab, got, keepTCP); err != nil {
+				t.Fatal(err)
+			}
+			got.sortUnique()
+			if !maps.EqualFunc(got, tc.want, slices.Equal) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzParseDiagCgroups: every port grouped under a cgroup is a kept
+// socket's port.
+func FuzzParseDiagCgroups(f *testing.F) {
+	f.Add(cat(diagMsgCgroup(1, stateListen, 80, 1, 500), diagMsgCgroup(1, stateClose, 53, 2, 7), done(1)))
+	f.Add(diagMsgCgroup(1, stateListen, 1, 1, 1)[:nlmsgHdrLen+diagMsgLen+6])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tab, byCgroup := SocketTable{}, CgroupPorts{}
+		ports := map[uint16]bool{} // of kept sockets (tab keeps the last of an inode)
+		_, _ = parseDiagCgroups(b, 1, tab, byCgroup, func(s diagSocket) bool {
+			k := keepTCP(s) || keepUDP(s)
+			ports[s.localPort] = ports[s.localPort] || k
+			return k
+		})
+		for id, ps := range byCgroup {
+			for _, p := range ps {
+				if id == 0 || !ports[p] {
+					t.Fatalf("cgroup %d port %d not a kept socket's", id, p)
+				}
+			}
 		}
 	})
 }
