@@ -144,13 +144,15 @@ func TestHealthStartWaitsForTheFirstPass(t *testing.T) {
 	}
 }
 
-// A process that stops answering while it stays alive becomes UNHEALTHY
-// and is restarted: stopped, then started after the back-off.
-func TestHealthUnhealthyIsRestarted(t *testing.T) {
+// startThenQuiet starts a server with a TCP check (restart as given),
+// checks that it is HEALTHY, then makes it stop answering while it stays
+// alive. It returns the manager, the first instance and the port.
+func startThenQuiet(t *testing.T, restart bool) (*Manager, Snapshot, string) {
+	t.Helper()
 	h := newHarness(t)
 	port := freePort(t)
 	quiet := filepath.Join(t.TempDir(), "quiet")
-	sp := withHealth(spec("p", helper(t, "listen-until", port, quiet)), HealthSpec{TCP: "127.0.0.1:" + port, Restart: true})
+	sp := withHealth(spec("p", helper(t, "listen-until", port, quiet)), HealthSpec{TCP: "127.0.0.1:" + port, Restart: restart})
 	m := h.open(sp)
 	first := mustStart(t, m, "p")
 	if first.Health != HealthHealthy {
@@ -159,6 +161,13 @@ func TestHealthUnhealthyIsRestarted(t *testing.T) {
 	if err := os.WriteFile(quiet, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return m, first, port
+}
+
+// A process that stops answering while it stays alive becomes UNHEALTHY
+// and is restarted: stopped, then started after the back-off.
+func TestHealthUnhealthyIsRestarted(t *testing.T) {
+	m, first, port := startThenQuiet(t, true)
 	var s Snapshot
 	waitFor(t, "the unhealthy process restarted and healthy", func() bool {
 		s, _ = m.Snapshot("p")
@@ -177,13 +186,7 @@ func TestHealthUnhealthyIsRestarted(t *testing.T) {
 
 // With restart: false an unhealthy process is left running, UNHEALTHY.
 func TestHealthUnhealthyWithoutRestart(t *testing.T) {
-	h := newHarness(t)
-	port := freePort(t)
-	quiet := filepath.Join(t.TempDir(), "quiet")
-	sp := withHealth(spec("p", helper(t, "listen-until", port, quiet)), HealthSpec{TCP: "127.0.0.1:" + port, Restart: false})
-	m := h.open(sp)
-	first := mustStart(t, m, "p")
-	os.WriteFile(quiet, nil, 0o644)
+	m, first, _ := startThenQuiet(t, false)
 	waitFor(t, "UNHEALTHY", func() bool { s, _ := m.Snapshot("p"); return s.Health == HealthUnhealthy })
 	time.Sleep(500 * time.Millisecond) // more intervals than failures
 	s, _ := m.Snapshot("p")
