@@ -314,3 +314,16 @@ func TestHealthChecksNeverOverlap(t *testing.T) {
 }
 
 var _ health.Check = failing{}
+
+// An instance adopted by the next agent lifetime is checked from the start.
+func TestHealthAdoptedIsChecked(t *testing.T) {
+	h := newHarness(t)
+	port := freePort(t)
+	sp := withHealth(spec("p", helper(t, "listen-late", port, "0s")), HealthSpec{TCP: "127.0.0.1:" + port})
+	first := mustStart(t, h.open(sp), "p")
+	m := h.open(sp) // the agent restarts
+	waitFor(t, "the adopted instance HEALTHY", func() bool {
+		s, _ := m.Snapshot("p")
+		return s.PID == first.PID && s.Health == HealthHealthy
+	})
+}
