@@ -150,6 +150,7 @@ func TestHealthStartWaitsForTheFirstPass(t *testing.T) {
 func startThenQuiet(t *testing.T, restart bool) (*Manager, Snapshot, string) {
 	t.Helper()
 	h := newHarness(t)
+	h.backoff = Backoff{Min: 2 * time.Second} // long enough to see the back-off
 	port := freePort(t)
 	quiet := filepath.Join(t.TempDir(), "quiet")
 	sp := withHealth(spec("p", helper(t, "listen-until", port, quiet)), HealthSpec{TCP: "127.0.0.1:" + port, Restart: restart})
@@ -169,6 +170,15 @@ func startThenQuiet(t *testing.T, restart bool) (*Manager, Snapshot, string) {
 func TestHealthUnhealthyIsRestarted(t *testing.T) {
 	m, first, port := startThenQuiet(t, true)
 	var s Snapshot
+	waitFor(t, "the unhealthy process stopped, its restart scheduled", func() bool {
+		s, _ = m.Snapshot("p")
+		return s.Phase == "backoff"
+	})
+	why := "unhealthy after 2 failed checks: tcp 127.0.0.1:" + port + ": connection refused"
+	if s.LastError != why || s.NextStartTime.IsZero() || s.Running || alive(first.PID) {
+		t.Errorf("during the back-off: lastError %q, next start %v, running %v, first alive %v; want %q, a time, false, false",
+			s.LastError, s.NextStartTime, s.Running, alive(first.PID), why)
+	}
 	waitFor(t, "the unhealthy process restarted and healthy", func() bool {
 		s, _ = m.Snapshot("p")
 		return s.RestartCount == 1 && s.Running && s.PID != first.PID && s.Health == HealthHealthy
@@ -214,6 +224,9 @@ func TestHealthHTTP500FailsTheStart(t *testing.T) {
 	s, _ := m.Snapshot("p")
 	if s.Running || s.PID != 0 {
 		t.Errorf("after a failed start: %+v, want nothing running", s)
+	}
+	if !strings.HasPrefix("start p: "+s.LastError, want) {
+		t.Errorf("lastError %q, want it to say %q", s.LastError, want)
 	}
 	if _, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
 		t.Error("the unhealthy process still listens")

@@ -56,6 +56,9 @@ func TestHealthThroughTheAgent(t *testing.T) {
 	if q.Status != api.StatusStopped || q.PID != 0 || str(q.Health) != "UNKNOWN" || !strings.Contains(str(q.LastHealthError), "connection refused") {
 		t.Errorf("deaf after the failed start: status %s, pid %d, health %s, last error %s", q.Status, q.PID, str(q.Health), str(q.LastHealthError))
 	}
+	if !strings.HasPrefix(str(q.LastError), "not healthy within 600ms") {
+		t.Errorf("deaf: lastError %s, want why its start failed", str(q.LastError))
+	}
 
 	list, err := a.c.List(ctxT(t), 20)
 	if err != nil {
