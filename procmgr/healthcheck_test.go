@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocp-agent/ocp-agent/internal/testdir"
 	"github.com/ocp-agent/ocp-agent/procmgr/health"
 )
 
@@ -339,4 +340,35 @@ func TestHealthAdoptedIsChecked(t *testing.T) {
 		s, _ := m.Snapshot("p")
 		return s.PID == first.PID && s.Health == HealthHealthy
 	})
+}
+
+// An exec check runs as the process's user, in its directory, with its
+// environment and none of the agent's.
+func TestHealthExecRunsAsTheProcess(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("running a check as another user needs root")
+	}
+	t.Setenv("OCP_AGENT_TEST_SECRET", "the agent's own")
+	dir := testdir.Shared(t)
+	h := newHarness(t)
+	sp := withHealth(spec("p", "sleep 1000"), HealthSpec{
+		Exec: `sh -c 'test "$(id -un)" = nobody && test "$(pwd)" = ` + dir +
+			` && test "$OCP_ENV" = prod && test "$OCP_AGENT_PROCESS" = p && test -z "$OCP_AGENT_TEST_SECRET" && test -z "$OCP_AGENT_LAUNCH"'`,
+	})
+	sp.User, sp.Directory, sp.Environment = "nobody", dir, map[string]string{"OCP_ENV": "prod"}
+	m := h.open(sp)
+	if s := mustStart(t, m, "p"); s.Health != HealthHealthy {
+		t.Fatalf("health %q", s.Health)
+	}
+	if _, err := m.Stop(ctxT(t), "p"); err != nil {
+		t.Fatal(err)
+	}
+	// The same check as root, elsewhere, without the variable: it fails,
+	// so the pass above is the check's own doing.
+	sp.User, sp.Directory, sp.Environment = "", "", nil
+	sp.Alias, sp.ID = "q", 2
+	m = h.open(sp)
+	if _, err := m.Start(ctxT(t), "q"); err == nil || !strings.Contains(err.Error(), "exit status 1") {
+		t.Fatalf("start as root: %v, want the check to fail", err)
+	}
 }
