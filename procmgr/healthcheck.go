@@ -44,6 +44,10 @@ const (
 // program that listens late is answered soon without a storm of checks.
 const firstRetry = 250 * time.Millisecond
 
+// coalesceMin is the shortest delay that is rounded up to a whole second
+// (see armCheck): a start's quick retries are not.
+const coalesceMin = 5 * time.Second
+
 // healthResult is one check's outcome, sent by the goroutine that ran it
 // to the process's owner.
 type healthResult struct {
@@ -108,6 +112,13 @@ func (p *proc) armCheck(delay time.Duration) {
 	c := &p.health
 	ctx, check, timeout, series, results, done := c.ctx, c.check, c.spec.Timeout, c.series, c.results, p.done
 	c.pending = true
+	if delay >= coalesceMin {
+		// Due on a whole second of the clock, up to a second late: the
+		// checks of all processes then share the agent's wake-ups, which
+		// cost more than the checks. Only the clock's fraction of a
+		// second is used, so a step of the clock moves no check by more.
+		delay += time.Second - time.Duration(time.Now().Add(delay).Nanosecond())
+	}
 	c.timer = time.AfterFunc(delay, func() {
 		err := health.Run(ctx, check, timeout)
 		select {
