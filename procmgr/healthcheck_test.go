@@ -211,14 +211,16 @@ func TestHealthUnhealthyWithoutRestart(t *testing.T) {
 func TestHealthHTTP500FailsTheStart(t *testing.T) {
 	h := newHarness(t)
 	port := freePort(t)
-	sp := withHealth(spec("p", helper(t, "http-status", port, "500")), HealthSpec{HTTP: "http://127.0.0.1:" + port + "/health"})
+	sp := withHealth(spec("p", helper(t, "http-status", port, "500")), HealthSpec{HTTP: "http://127.0.0.1:" + port + "/health", Interval: 2 * time.Second})
 	m := h.open(sp)
 	_, err := m.Start(ctxT(t), "p")
 	var se *StartError
 	if !errors.As(err, &se) || se.Unhealthy == nil {
 		t.Fatalf("start: %v, want a StartError for an unhealthy process", err)
 	}
-	want := "start p: not healthy within 400ms after start_wait: http GET http://127.0.0.1:" + port + "/health: status 500 Internal Server Error: helper says 500"
+	// The server may answer late on a loaded machine: the checks go on
+	// for 4 s, and the last one meets it.
+	want := "start p: not healthy within 4s after start_wait: http GET http://127.0.0.1:" + port + "/health: status 500 Internal Server Error: helper says 500"
 	if !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %q\nwant prefix %q", err, want)
 	}
@@ -241,6 +243,7 @@ func TestHealthExecHangs(t *testing.T) {
 	pids := filepath.Join(t.TempDir(), "pids")
 	sp := withHealth(spec("p", "sleep 1000"), HealthSpec{
 		Exec: "sh -c 'echo $$ >> " + pids + "; sleep 1000 & echo $! >> " + pids + "; wait'", Timeout: 300 * time.Millisecond,
+		Interval: time.Second, // the deadline (2 s) leaves time for a check to time out
 	})
 	m := h.open(sp)
 	_, err := m.Start(ctxT(t), "p")
@@ -300,14 +303,15 @@ func TestHealthStopDuringTheWait(t *testing.T) {
 // Two checks of one process never run at once, even across a restart
 // that cancels a check whose output is still held open. Each check leaves
 // a process in a session of its own (out of reach of the group kill) that
-// holds its output for 0.5 s, so the check ends only when that process
+// holds its output for 0.2 s (well within the probe's 1 s wait for its
+// output), so the check ends only when that process
 // does; a check that finds the one before still alive overlapped it.
 func TestHealthChecksNeverOverlap(t *testing.T) {
 	h := newHarness(t)
 	dir := t.TempDir()
 	last, overlap := filepath.Join(dir, "last"), filepath.Join(dir, "overlap")
 	// Alive, not a zombie: the escaped process is reaped by init, later.
-	check := fmt.Sprintf(`sh -c 'p=$(cat %s 2>/dev/null); if [ -n "$p" ] && grep -q "^State:.[^Z]" /proc/$p/status 2>/dev/null; then echo $p >> %s; fi; setsid sh -c "echo \$\$ > %s; sleep 0.5" & sleep 0.05'`,
+	check := fmt.Sprintf(`sh -c 'p=$(cat %s 2>/dev/null); if [ -n "$p" ] && grep -q "^State:.[^Z]" /proc/$p/status 2>/dev/null; then echo $p >> %s; fi; setsid sh -c "echo \$\$ > %s; sleep 0.2" & sleep 0.05'`,
 		last, overlap, last)
 	sp := withHealth(spec("p", "sleep 1000"), HealthSpec{Exec: check, Interval: time.Millisecond, Failures: 5000})
 	sp.StartWait = 0
