@@ -86,10 +86,12 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
-// withHealth returns sp with a health check of short timings.
+// withHealth returns sp with a health check of short timings, yet with
+// a start deadline (failures × interval) that a helper slow to listen on a
+// loaded machine still meets.
 func withHealth(sp Spec, hs HealthSpec) Spec {
 	if hs.Interval == 0 {
-		hs.Interval = 200 * time.Millisecond
+		hs.Interval = time.Second
 	}
 	if hs.Timeout == 0 {
 		hs.Timeout = 2 * time.Second
@@ -199,7 +201,7 @@ func TestHealthUnhealthyIsRestarted(t *testing.T) {
 func TestHealthUnhealthyWithoutRestart(t *testing.T) {
 	m, first, _ := startThenQuiet(t, false)
 	waitFor(t, "UNHEALTHY", func() bool { s, _ := m.Snapshot("p"); return s.Health == HealthUnhealthy })
-	time.Sleep(500 * time.Millisecond) // more intervals than failures
+	time.Sleep(2500 * time.Millisecond) // more checks than failures
 	s, _ := m.Snapshot("p")
 	if s.PID != first.PID || !alive(first.PID) || s.RestartCount != 0 || s.Health != HealthUnhealthy {
 		t.Errorf("snapshot %+v: want the first instance, running, UNHEALTHY", s)
