@@ -120,6 +120,17 @@ func mustStart(t *testing.T, m *Manager, alias string) Snapshot {
 	return s
 }
 
+// waitReady waits for the ignore-term helper of alias to say "ready": its
+// SIGTERM handler is in place. start_wait alone does not promise that on a
+// loaded machine, and a SIGTERM before it would end the helper.
+func (h *harness) waitReady(t *testing.T, alias string) {
+	t.Helper()
+	waitFor(t, alias+" ready", func() bool {
+		out, _ := os.ReadFile(filepath.Join(h.outDir, alias+".log"))
+		return strings.Contains(string(out), "ready")
+	})
+}
+
 func TestStopSequences(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -156,6 +167,9 @@ func TestStopSequences(t *testing.T) {
 			sp.StopTimeout = tc.timeout
 			m := h.open(sp)
 			s := mustStart(t, m, "p")
+			if tc.minDuration > 0 {
+				h.waitReady(t, "p")
+			}
 			t0 := time.Now()
 			got, err := m.Stop(ctxT(t), "p")
 			took := time.Since(t0)
@@ -240,6 +254,7 @@ func TestConcurrentStopsShareOneSequence(t *testing.T) {
 	sp.StopTimeout = 500 * time.Millisecond
 	m := h.open(sp)
 	mustStart(t, m, "p")
+	h.waitReady(t, "p")
 	const n = 8
 	var wg sync.WaitGroup
 	results := make([]Snapshot, n)
