@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -525,6 +526,16 @@ func TestFollowsDaemonThroughPidFile(t *testing.T) {
 	// Long enough for the race-built helper to start and write its pid
 	// on a loaded machine.
 	sp.StartWait = 3 * time.Second
+	// Whatever happens to the start, the daemon this test made goes: the
+	// one whose command line names this test's own pid file.
+	t.Cleanup(func() {
+		b, _ := os.ReadFile(pidFile)
+		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+			if argv, err := procfs.Default.Cmdline(pid); err == nil && slices.Contains(argv, pidFile) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
 	m := h.open(sp)
 	s := mustStart(t, m, "p")
 	b, _ := os.ReadFile(pidFile)
