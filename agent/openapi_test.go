@@ -19,8 +19,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/ocp-agent/ocp-agent/agent/api"
 	"github.com/ocp-agent/ocp-agent/agent/openapi"
@@ -54,27 +52,8 @@ processes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close()
-		killRecorded(cfg.StateDir)
-	})
-	return ln.TCP.Addr().String(), sock
+	_, addr = serveAgent(t, cfg)
+	return addr, sock
 }
 
 // apiChecker sends real requests and validates each answer against the

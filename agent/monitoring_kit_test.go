@@ -1,7 +1,9 @@
-// Package monitoring holds the monitoring kit shipped with the packages:
-// Prometheus alerting rules and a Grafana dashboard. Its tests check them
-// against a real agent's /metrics and with promtool.
-package monitoring
+package agent
+
+// The tests of the monitoring kit shipped with the packages
+// (packaging/monitoring: Prometheus alerting rules and a Grafana
+// dashboard): against a real agent's /metrics, and with promtool. They live
+// here to run the agent as the other tests of this package do.
 
 import (
 	"context"
@@ -21,24 +23,22 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"go.uber.org/zap/zaptest"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ocp-agent/ocp-agent/agent"
 	"github.com/ocp-agent/ocp-agent/agent/api"
 	"github.com/ocp-agent/ocp-agent/agent/client"
 	"github.com/ocp-agent/ocp-agent/config"
 )
 
 const (
-	rulesFile     = "ocp-agent.rules.yml"
-	dashboardFile = "ocp-agent.dashboard.json"
+	kitRulesFile     = "../packaging/monitoring/ocp-agent.rules.yml"
+	kitDashboardFile = "../packaging/monitoring/ocp-agent.dashboard.json"
 )
 
 // pending are series the kit uses that an agent does not export yet, each
 // with the reason; the test reports them rather than failing, so that the
 // kit can be ready before the agent. Remove an entry once the agent has it.
-var pending = map[string]string{
+var kitPending = map[string]string{
 	"ocp_agent_process_desired_up":                  "desired state (1 STARTED, 0 STOPPED) per process: not exported yet",
 	"ocp_agent_process_cpu_seconds_total":           "cgroup CPU time per process (cpuSeconds): not exported yet",
 	"ocp_agent_process_memory_bytes":                "cgroup memory per process (memoryBytes): not exported yet",
@@ -47,17 +47,17 @@ var pending = map[string]string{
 }
 
 // synthetic are series Prometheus makes itself for each scrape target.
-var synthetic = map[string]bool{"up": true}
+var kitSynthetic = map[string]bool{"up": true}
 
-// seriesRE finds the series names in a PromQL expression. It is enough
+// kitSeriesRE finds the series names in a PromQL expression. It is enough
 // because the kit only uses names in the agent's namespaces (ocp_agent_,
 // and client_golang's process_ and go_) and Prometheus's up: none of them
 // is a PromQL keyword, function or label name of the kit's queries, and the
 // \b boundaries keep "process_" from matching inside
 // "ocp_agent_process_up". A full PromQL parser would pull in the whole
 // Prometheus server module for this one check; promtool, which has it,
-// checks the syntax of every expression in TestPromtoolChecksKit.
-var seriesRE = regexp.MustCompile(`\b(?:(?:ocp_agent|process|go)_[a-zA-Z0-9_:]+|up)\b`)
+// checks the syntax of every expression in TestMonitoringKitPromtool.
+var kitSeriesRE = regexp.MustCompile(`\b(?:(?:ocp_agent|process|go)_[a-zA-Z0-9_:]+|up)\b`)
 
 // kitExpressions returns every PromQL expression of the kit, named by
 // where it is.
@@ -72,16 +72,16 @@ func kitExpressions(t *testing.T) map[string]string {
 			}
 		}
 	}
-	b, err := os.ReadFile(rulesFile)
+	b, err := os.ReadFile(kitRulesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := yaml.Unmarshal(b, &rules); err != nil {
-		t.Fatalf("%s: %v", rulesFile, err)
+		t.Fatalf("%s: %v", kitRulesFile, err)
 	}
 	for _, g := range rules.Groups {
 		for _, r := range g.Rules {
-			exprs[fmt.Sprintf("%s: alert %s", rulesFile, r.Alert+r.Record)] = r.Expr
+			exprs[fmt.Sprintf("%s: alert %s", kitRulesFile, r.Alert+r.Record)] = r.Expr
 		}
 	}
 	var dash struct {
@@ -97,24 +97,24 @@ func kitExpressions(t *testing.T) map[string]string {
 			}
 		}
 	}
-	b, err = os.ReadFile(dashboardFile)
+	b, err = os.ReadFile(kitDashboardFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &dash); err != nil {
-		t.Fatalf("%s: %v", dashboardFile, err)
+		t.Fatalf("%s: %v", kitDashboardFile, err)
 	}
 	for _, p := range dash.Panels {
 		if len(p.Targets) == 0 {
-			t.Errorf("%s: panel %q has no query", dashboardFile, p.Title)
+			t.Errorf("%s: panel %q has no query", kitDashboardFile, p.Title)
 		}
 		for _, tg := range p.Targets {
-			exprs[fmt.Sprintf("%s: panel %q query %s", dashboardFile, p.Title, tg.RefID)] = tg.Expr
+			exprs[fmt.Sprintf("%s: panel %q query %s", kitDashboardFile, p.Title, tg.RefID)] = tg.Expr
 		}
 	}
 	for _, v := range dash.Templating.List {
 		if q, ok := v.Query.(map[string]any); ok && v.Type == "query" {
-			exprs[fmt.Sprintf("%s: variable %s", dashboardFile, v.Name)] = fmt.Sprint(q["query"])
+			exprs[fmt.Sprintf("%s: variable %s", kitDashboardFile, v.Name)] = fmt.Sprint(q["query"])
 		}
 	}
 	if len(exprs) == 0 {
@@ -123,10 +123,10 @@ func kitExpressions(t *testing.T) map[string]string {
 	return exprs
 }
 
-// exportedSeries runs a real agent with a real process, stops it (so that
+// kitExportedSeries runs a real agent with a real process, stops it (so that
 // the stop and exit series exist), scrapes its /metrics over HTTP and
 // returns the names of every series there.
-func exportedSeries(t *testing.T) map[string]bool {
+func kitExportedSeries(t *testing.T) map[string]bool {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "agent.yaml")
@@ -170,34 +170,11 @@ processes:
 		}
 		t.Logf("this agent has no health checks (%v): their series are not checked", err)
 	}
-	ln, err := agent.Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(cfg, zaptest.NewLogger(t))
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	addr := "http://" + ln.TCP.Addr().String()
+	_, tcp := serveAgent(t, cfg)
+	addr := "http://" + tcp
 	c := client.New(addr, client.WithBasicAuth("ocp", "secret"))
-	t.Cleanup(func() {
-		// The process outlives the agent by design: stop it first.
-		if _, err := c.Stop(context.Background(), 20, 185); err != nil {
-			t.Errorf("stop at cleanup: %v", err)
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close()
-	})
-
-	opCtx, opCancel := context.WithTimeout(ctx, time.Minute)
-	defer opCancel()
+	opCtx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
 	if _, err := c.Start(opCtx, 20, 185); err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -231,27 +208,27 @@ processes:
 	return names
 }
 
-// TestKitUsesExportedSeries checks that every series a rule or a panel
+// TestMonitoringKitUsesExportedSeries checks that every series a rule or a panel
 // uses is one a real agent exports (or a pending one, reported).
-func TestKitUsesExportedSeries(t *testing.T) {
-	exported := exportedSeries(t)
+func TestMonitoringKitUsesExportedSeries(t *testing.T) {
+	exported := kitExportedSeries(t)
 	used := map[string][]string{} // pending series -> where
 	for where, expr := range kitExpressions(t) {
-		names := seriesRE.FindAllString(expr, -1)
+		names := kitSeriesRE.FindAllString(expr, -1)
 		if len(names) == 0 {
 			t.Errorf("%s: no series found in %q", where, expr)
 		}
 		for _, n := range names {
 			switch {
-			case exported[n] || synthetic[n]:
-			case pending[n] != "":
+			case exported[n] || kitSynthetic[n]:
+			case kitPending[n] != "":
 				used[n] = append(used[n], where)
 			default:
 				t.Errorf("%s: series %s is not exported by the agent", where, n)
 			}
 		}
 	}
-	for n, reason := range pending {
+	for n, reason := range kitPending {
 		if exported[n] {
 			t.Logf("pending series %s is exported now: remove it from pending", n)
 			continue
@@ -261,17 +238,17 @@ func TestKitUsesExportedSeries(t *testing.T) {
 	}
 }
 
-// TestPromtoolChecksKit runs `promtool check rules` on the rules, and on
+// TestMonitoringKitPromtool runs `promtool check rules` on the rules, and on
 // the dashboard's queries turned into recording rules (Grafana's variables
 // replaced by values), so that PromQL syntax is checked by Prometheus's own
 // parser.
-func TestPromtoolChecksKit(t *testing.T) {
+func TestMonitoringKitPromtool(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		t.Skip("promtool not found (Debian package prometheus)")
 	}
-	if out, err := exec.Command(promtool, "check", "rules", rulesFile).CombinedOutput(); err != nil {
-		t.Errorf("promtool check rules %s: %v\n%s", rulesFile, err, out)
+	if out, err := exec.Command(promtool, "check", "rules", kitRulesFile).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules %s: %v\n%s", kitRulesFile, err, out)
 	}
 	vars := strings.NewReplacer("$__rate_interval", "5m", "$instance", ".*", "${datasource}", "prometheus")
 	type rule struct {
@@ -282,7 +259,7 @@ func TestPromtoolChecksKit(t *testing.T) {
 	exprs := kitExpressions(t)
 	wheres := slices.Sorted(func(yield func(string) bool) {
 		for w := range exprs {
-			if strings.HasPrefix(w, dashboardFile) && !yield(w) {
+			if strings.HasPrefix(w, kitDashboardFile) && !yield(w) {
 				return
 			}
 		}
