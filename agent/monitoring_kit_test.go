@@ -39,11 +39,9 @@ const (
 // with the reason; the test reports them rather than failing, so that the
 // kit can be ready before the agent. Remove an entry once the agent has it.
 var kitPending = map[string]string{
-	"ocp_agent_process_desired_up":                  "desired state (1 STARTED, 0 STOPPED) per process: not exported yet",
-	"ocp_agent_process_cpu_seconds_total":           "cgroup CPU time per process (cpuSeconds): not exported yet",
-	"ocp_agent_process_memory_bytes":                "cgroup memory per process (memoryBytes): not exported yet",
-	"ocp_agent_process_healthy":                     "health checks: exported only for processes with health configured",
-	"ocp_agent_process_health_check_failures_total": "health checks: exported only for processes with health configured",
+	"ocp_agent_process_desired_up":        "desired state (1 STARTED, 0 STOPPED) per process: not exported yet",
+	"ocp_agent_process_cpu_seconds_total": "cgroup CPU time per process (cpuSeconds): not exported yet",
+	"ocp_agent_process_memory_bytes":      "cgroup memory per process (memoryBytes): not exported yet",
 }
 
 // synthetic are series Prometheus makes itself for each scrape target.
@@ -130,45 +128,23 @@ func kitExportedSeries(t *testing.T) map[string]bool {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "agent.yaml")
-	// A health check on a port this test listens on, so that the health
-	// series exist (a start waits for the first check), where this agent
-	// has health checks; an agent without them refuses the key as unknown,
-	// and the test runs without it.
-	target, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { target.Close() })
-	go func() {
-		for {
-			c, err := target.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	health := fmt.Sprintf(", health: {tcp: %d, interval: 100ms}", target.Addr().(*net.TCPAddr).Port)
-	var cfg *config.Config
-	for _, h := range []string{health, ""} {
-		yml := fmt.Sprintf(`host: {id: 20}
+	// A health check, so that the health series exist (a start waits for
+	// the first check).
+	yml := fmt.Sprintf(`host: {id: 20}
 server: {listen: "127.0.0.1:0"}
 auth:
   users: [{name: ocp, password: secret, permissions: [HOST_MANAGER]}]
 state_dir: %s
 processes:
-  - {alias: p, id: 185, start_command: sleep 1000, start_wait: 100ms, stop_timeout: 5s, autorestart: false%s}
-`, filepath.Join(dir, "state"), h)
-		if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if cfg, err = config.Load(file); err == nil {
-			break
-		}
-		if h == "" || !strings.Contains(err.Error(), "health: unknown key") {
-			t.Fatal(err)
-		}
-		t.Logf("this agent has no health checks (%v): their series are not checked", err)
+  - {alias: p, id: 185, start_command: sleep 1000, start_wait: 100ms, stop_timeout: 5s, autorestart: false,
+     health: {tcp: %d}}
+`, filepath.Join(dir, "state"), healthTarget(t))
+	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
 	}
 	_, tcp := serveAgent(t, cfg)
 	addr := "http://" + tcp
@@ -283,4 +259,25 @@ func TestMonitoringKitPromtool(t *testing.T) {
 	if out, err := exec.Command(promtool, "check", "rules", file).CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules on the dashboard's queries: %v\n%s\n%s", err, out, b)
 	}
+}
+
+// healthTarget listens on a port of its own until the test ends, accepting
+// and closing connections: a target that a tcp health check finds healthy.
+func healthTarget(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
 }

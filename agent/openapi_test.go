@@ -40,11 +40,12 @@ auth:
     - {name: viewer, password: secret, permissions: [HOST_VIEWER]}
 state_dir: %s
 processes:
-  - {alias: p, id: 185, start_command: sleep 1000, start_wait: 100ms, stop_timeout: 5s, autorestart: false, log_file_pattern: /tmp/p.log*}
+  - {alias: p, id: 185, start_command: sleep 1000, start_wait: 100ms, stop_timeout: 5s, autorestart: false, log_file_pattern: /tmp/p.log*,
+     health: {tcp: %d}}
   - {alias: failing, id: 186, start_command: "sh -c 'echo boom; exit 3'", start_wait: 2s, autostart: false, autorestart: false}
   - {alias: locked, id: 187, start_command: sleep 1000, operable: false, autostart: false}
   - {alias: stubborn, id: 188, start_command: "trap '' TERM; while :; do sleep 1; done", start_wait: 100ms, stop_timeout: 3s, autostart: false, autorestart: false}
-`, sock, filepath.Join(dir, "state"))
+`, sock, filepath.Join(dir, "state"), healthTarget(t))
 	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
