@@ -39,7 +39,6 @@ const (
 // with the reason; the test reports them rather than failing, so that the
 // kit can be ready before the agent. Remove an entry once the agent has it.
 var kitPending = map[string]string{
-	"ocp_agent_process_desired_up":        "desired state (1 STARTED, 0 STOPPED) per process: not exported yet",
 	"ocp_agent_process_cpu_seconds_total": "cgroup CPU time per process (cpuSeconds): not exported yet",
 	"ocp_agent_process_memory_bytes":      "cgroup memory per process (memoryBytes): not exported yet",
 }
