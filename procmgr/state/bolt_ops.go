@@ -49,6 +49,28 @@ func (b *Bolt) Put(r Record) error {
 	})
 }
 
+// PutAll implements Store.PutAll.
+func (b *Bolt) PutAll(rs []Record) error {
+	op := fmt.Sprintf("put %d records", len(rs))
+	vs := make([][]byte, len(rs))
+	for i, r := range rs {
+		v, err := encodeRecord(r)
+		if err != nil {
+			return fmt.Errorf("%s: record %q: %w", op, r.Alias, err)
+		}
+		vs[i] = v
+	}
+	return b.run(op, true, func(tx *bolt.Tx) error {
+		records := tx.Bucket(bucketRecords)
+		for i, r := range rs {
+			if err := records.Put([]byte(r.Alias), vs[i]); err != nil {
+				return fmt.Errorf("record %q: %w", r.Alias, err)
+			}
+		}
+		return nil
+	})
+}
+
 // Delete implements Store.Delete. The alias's id is kept: ids are never
 // reused, and the alias gets the same id back if it is configured again.
 func (b *Bolt) Delete(alias string) error {

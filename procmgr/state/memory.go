@@ -64,6 +64,28 @@ func (m *Memory) Get(alias string) (Record, bool, error) {
 	return r, true, nil
 }
 
+// PutAll implements Store.PutAll.
+func (m *Memory) PutAll(rs []Record) error {
+	op := fmt.Sprintf("put %d records", len(rs))
+	vs := make([][]byte, len(rs))
+	for i, r := range rs {
+		v, err := encodeRecord(r)
+		if err != nil {
+			return fmt.Errorf("%s: record %q: %w", op, r.Alias, err)
+		}
+		vs[i] = v
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	for i, r := range rs {
+		m.records[r.Alias] = vs[i]
+	}
+	return nil
+}
+
 // Put implements Store.Put. It keeps the encoded record, as Bolt does, so
 // that the caller's later changes to r never show through.
 func (m *Memory) Put(r Record) error {
