@@ -52,13 +52,9 @@ func (b *Bolt) Put(r Record) error {
 // PutAll implements Store.PutAll.
 func (b *Bolt) PutAll(rs []Record) error {
 	op := fmt.Sprintf("put %d records", len(rs))
-	vs := make([][]byte, len(rs))
-	for i, r := range rs {
-		v, err := encodeRecord(r)
-		if err != nil {
-			return fmt.Errorf("%s: record %q: %w", op, r.Alias, err)
-		}
-		vs[i] = v
+	vs, err := encodeRecords(rs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return b.run(op, true, func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketRecords)
