@@ -159,7 +159,11 @@ func (p *proc) fromPidFile(from launchID) (*instance, error) {
 	if started := time.Now().Add(-elapsed(st.StartTicks)); started.After(written.Add(2 * time.Second)) {
 		return nil, fmt.Errorf("pid file %s names pid %d, which started after the file was written (a stale pid file)", path, pid)
 	}
-	if from.pid != 0 {
+	if from.pid != 0 && p.cg != nil {
+		if err := p.inCgroup(pid); err != nil {
+			return nil, fmt.Errorf("pid file %s names pid %d, %w", path, pid, err)
+		}
+	} else if from.pid != 0 {
 		if err := descends(p.m.fs, st, from); err != nil {
 			return nil, fmt.Errorf("pid file %s names pid %d, %w", path, pid, err)
 		}
@@ -215,8 +219,8 @@ func (p *proc) mayAdopt(pid, uid int) (procfs.Stat, error) {
 //     its parents exited: a daemon's server is such an orphan, or the
 //     child of one (a monitor process). An orphan goes to the nearest
 //     living ancestor that is a child subreaper, else to init: for the
-//     launcher's descendants, that is one of the agent's ancestors (the
-//     agent itself is no subreaper, and its children are launchers).
+//     launcher's descendants, that is the agent itself (a subreaper when
+//     it runs without cgroups) or one of its ancestors.
 //
 // A process of the same user started after the launch, setsid'd and
 // orphaned by some other program of that user, passes too: that user could
@@ -254,6 +258,9 @@ func descends(fs procfs.FS, st procfs.Stat, from launchID) error {
 // included: where an orphaned descendant of a launcher may be reparented.
 func agentAncestors(fs procfs.FS) map[int]bool {
 	out := map[int]bool{1: true}
+	if isSubreaper() {
+		out[os.Getpid()] = true
+	}
 	pid := os.Getppid()
 	for depth := 0; depth < 64 && pid > 1 && !out[pid]; depth++ {
 		out[pid] = true
