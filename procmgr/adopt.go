@@ -26,12 +26,52 @@ func (p *proc) adoptRecorded() *instance {
 		return nil
 	}
 	in, err := adopt(p.m.ctx, p.m.fs, r.PID, r.StartTicks, r.Group)
+	if err != nil && r.Group {
+		if in = p.adoptGroup(r.PID, r.StartTicks); in != nil {
+			p.log.Info("recorded instance is gone, but members of its process group remain; following them",
+				zap.Int("pgid", r.PID), zap.Int("pid", in.pid))
+			return in
+		}
+	}
 	if err != nil {
 		p.log.Info("recorded instance is gone", zap.Int("pid", r.PID), zap.Error(err))
 		p.forgetIdentity()
 		return nil
 	}
 	p.log.Info("adopted the recorded instance", zap.Int("pid", in.pid))
+	return in
+}
+
+// adoptGroup follows what is left of a recorded process group whose
+// leader (the process the agent started, in a session of its own) is gone:
+// an agent killed in the middle of a stop whose leader died on the stop
+// signal while a member ignores it. The members still carry the session
+// and group ids of the leader, ids that no other process can get while
+// they live, and started no earlier than it. The oldest is the instance's
+// pid; signals go to every live member, and the instance is gone once
+// none is left.
+func (p *proc) adoptGroup(pgid int, ticks uint64) *instance {
+	stats, err := p.m.fs.AllStats()
+	if err != nil {
+		return nil
+	}
+	var best *procfs.Stat
+	for i, st := range stats {
+		if st.PGRP != pgid || st.Session != pgid || st.State == 'Z' || st.StartTicks < ticks {
+			continue
+		}
+		if best == nil || st.StartTicks < best.StartTicks {
+			best = &stats[i]
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	in, err := adopt(p.m.ctx, p.m.fs, best.PID, best.StartTicks, false)
+	if err != nil {
+		return nil
+	}
+	in.group, in.pgid = true, pgid
 	return in
 }
 

@@ -122,6 +122,65 @@ func helperMain(mode string, args []string) {
 		os.WriteFile(args[0]+".tmp", []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 		os.Rename(args[0]+".tmp", args[0])
 		select {}
+	case "escape-setsid":
+		// Stays up with a child in a session of its own that listens
+		// (its port in args[0]): the child leaves the process group.
+		exe, _ := os.Executable()
+		child := exec.Command(exe, "helper", "listen-one", args[0])
+		child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := child.Start(); err != nil {
+			os.Exit(1)
+		}
+		select {}
+	case "escape-double-fork":
+		// Stays up; its child starts a listener in a session of its own
+		// and exits, so the listener leaves the group and the parent
+		// chain too.
+		exe, _ := os.Executable()
+		mid := exec.Command(exe, "helper", "daemonize-listen", args[0])
+		if err := mid.Run(); err != nil {
+			os.Exit(1)
+		}
+		select {}
+	case "daemonize-listen":
+		exe, _ := os.Executable()
+		child := exec.Command(exe, "helper", "listen-one", args[0])
+		child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := child.Start(); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	case "escape-ignore-term":
+		// Stays up with a child in its own session that ignores SIGTERM
+		// and listens.
+		exe, _ := os.Executable()
+		child := exec.Command(exe, "helper", "listen-ignore-term", args[0])
+		child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := child.Start(); err != nil {
+			os.Exit(1)
+		}
+		select {}
+	case "listen-ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		helperMain("listen-one", args)
+	case "double-fork-sleep":
+		// Its child starts a sleeper in a session of its own, writes the
+		// sleeper's pid to args[0] and exits; then it sleeps too.
+		exe, _ := os.Executable()
+		mid := exec.Command(exe, "helper", "fork-sleeper", args[0])
+		if err := mid.Run(); err != nil {
+			os.Exit(1)
+		}
+		select {}
+	case "fork-sleeper":
+		c := exec.Command("sleep", "1000")
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := c.Start(); err != nil {
+			os.Exit(1)
+		}
+		os.WriteFile(args[0]+".tmp", []byte(strconv.Itoa(c.Process.Pid)), 0o644)
+		os.Rename(args[0]+".tmp", args[0])
+		os.Exit(0)
 	default:
 		if healthHelper(mode, args) {
 			return

@@ -25,6 +25,10 @@ type instance struct {
 	// group: the instance leads its own session and process group, because
 	// the agent started it; signals go to the whole group.
 	group bool
+	// pgid is the process group signalled when it differs from pid: the
+	// group of a recorded instance whose leader is gone while members
+	// remain (adoptGroup). Signals then go member by member.
+	pgid int
 	// child: this agent process forked it, so its exit status is known.
 	child bool
 	pidfd *os.File
@@ -195,14 +199,18 @@ func (in *instance) signal(fs procfs.FS, sig syscall.Signal) error {
 		}
 		return pidfdSignal(in.pidfd, sig)
 	}
-	if !in.hasExited() {
+	pgid := in.pid
+	if in.pgid != 0 {
+		pgid = in.pgid
+	}
+	if pgid == in.pid && !in.hasExited() {
 		// The leader has not been reaped, so pid still names its group.
 		// (An adopted leader could be reaped by init between this check and
 		// the kill; its pid would then have to be reused as a group id at
 		// once, after a whole turn of pid_max.)
 		return killGroup(in.pid, sig)
 	}
-	members, err := liveMembers(fs, in.pid)
+	members, err := liveMembers(fs, pgid)
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
@@ -252,11 +260,15 @@ func (in *instance) waitGone(ctx context.Context, fs procfs.FS) error {
 	if !in.group {
 		return nil
 	}
+	pgid := in.pid
+	if in.pgid != 0 {
+		pgid = in.pgid
+	}
 	for {
-		if groupEmpty(in.pid) {
+		if groupEmpty(pgid) {
 			return nil // no scan of /proc needed: nobody at all is left
 		}
-		members, err := liveMembers(fs, in.pid)
+		members, err := liveMembers(fs, pgid)
 		if err != nil {
 			return err
 		}
