@@ -269,3 +269,21 @@ func readFields(path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	return strings.Fields(string(b)), err
 }
+
+// Preview says what Open would choose for setting, without making or
+// moving anything (for `config check`): Describe's "cgroup v2 at ..." or
+// "off: ...". Whether the root can be made is only known when Open tries.
+func Preview(setting string) (string, error) {
+	h, err := ReadHost()
+	if err != nil {
+		return "", fmt.Errorf("cgroup: %w", err)
+	}
+	plan, err := Resolve(setting, h)
+	if err != nil {
+		return "", err
+	}
+	if plan.Root == "" {
+		return offDescription(plan.Reason), nil
+	}
+	return "cgroup v2 at " + plan.Root, nil
+}
