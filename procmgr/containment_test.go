@@ -1,6 +1,7 @@
 package procmgr
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -253,5 +254,32 @@ func TestSubreaperKeepsDoubleForkedChild(t *testing.T) {
 	})
 	if _, err := m.Stop(ctxT(t), "p"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The cgroup of an alias removed from the config goes with it: on a reload
+// once its stop emptied it, and at the agent's start when it is empty.
+func TestRemovedAliasLosesItsCgroup(t *testing.T) {
+	h := cgroupHarness(t)
+	stale, err := h.cgroups.Create("stale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.Close()
+	a, b := spec("a", "sleep 1000"), spec("b", "sleep 1000")
+	b.ID = 2
+	m := h.open(a, b)
+	if _, err := h.cgroups.Lookup("stale"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("empty cgroup of an unconfigured alias kept: %v", err)
+	}
+	s := mustStart(t, m, "a")
+	if _, err := m.Update([]Spec{b}); err != nil {
+		t.Fatal(err)
+	}
+	if alive(s.PID) {
+		t.Errorf("removed alias's pid %d alive", s.PID)
+	}
+	if _, err := h.cgroups.Lookup("a"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("cgroup of the removed alias kept: %v", err)
 	}
 }
