@@ -110,6 +110,17 @@ func TestKill9DuringStopsLeavesNothingStopped(t *testing.T) {
 	}
 }
 
+// settled returns process id once its start is settled: a start request
+// joins the autostart in progress and is answered then.
+func (a *agentProc) settled(id int64) *api.HostAgentProcess {
+	a.t.Helper()
+	p, err := a.c.Start(ctxT(a.t), 20, id)
+	if err != nil {
+		a.t.Fatalf("start %d: %v\n%s", id, err, a.stderr)
+	}
+	return p
+}
+
 // killAll SIGKILLs the processes with these command lines (a failed test's
 // leftovers).
 func killAll(t *testing.T, cmdlines ...string) {
@@ -188,10 +199,7 @@ func TestRedisDaemonizeWithoutPidFile(t *testing.T) {
 		fmt.Sprintf("%s --port %d --bind %s --daemonize yes --save '' --appendonly no --dir %s", redis, port, testIP, dir)))
 	needCgroups(t, e)
 	a := e.start()
-	p, err := a.c.Start(ctxT(t), 20, 10) // answered once the start is settled
-	if err != nil {
-		t.Fatalf("start: %v\n%s", err, a.stderr)
-	}
+	p := a.settled(10)
 	if tcpPortFree(port) {
 		t.Fatalf("redis is STARTED (pid %d) but port %d is free\n%s", p.PID, port, a.stderr)
 	}
@@ -235,10 +243,7 @@ http {
 		fmt.Sprintf(`cd %s && %s -p %s -c %s -g "daemon off;"`, dir, nginx, dir, conf)))
 	needCgroups(t, e)
 	a := e.start()
-	shell, err := a.c.Start(ctxT(t), 20, 11) // answered once the start is settled
-	if err != nil {
-		t.Fatalf("start: %v\n%s", err, a.stderr)
-	}
+	shell := a.settled(11)
 	if tcpPortFree(port) {
 		t.Fatalf("nginx STARTED but port %d is free\n%s", port, a.stderr)
 	}
