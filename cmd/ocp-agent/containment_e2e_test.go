@@ -186,28 +186,37 @@ func TestFreshAgentAdoptsByCgroup(t *testing.T) {
 	waitCount(t, cmdline, 0, "after the stop")
 }
 
-// redis-server --daemonize yes without pid_file: STARTED, and a stop frees
-// its port.
-func TestRedisDaemonizeWithoutPidFile(t *testing.T) {
-	redis, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed (Debian package redis-server)")
+// Real daemons started without pid_file: STARTED, their port bound, and a
+// stop frees it.
+func TestRealDaemonsWithoutPidFile(t *testing.T) {
+	cases := []struct {
+		name, program, pkg, args string
+	}{
+		{"redis", "redis-server", "redis-server", "--port %[1]d --bind %[2]s --daemonize yes --save '' --appendonly no --dir %[3]s"},
+		{"memcached", "memcached", "memcached", "-d -p %[1]d -l %[2]s -U 0 -u nobody"},
 	}
-	port := freePort(t)
-	dir := t.TempDir()
-	e := newEnv(t, fmt.Sprintf("  - alias: redis\n    id: 10\n    start_command: %q\n    start_wait: 1s\n",
-		fmt.Sprintf("%s --port %d --bind %s --daemonize yes --save '' --appendonly no --dir %s", redis, port, testIP, dir)))
-	needCgroups(t, e)
-	a := e.start()
-	p := a.settled(10)
-	if tcpPortFree(port) {
-		t.Fatalf("redis is STARTED (pid %d) but port %d is free\n%s", p.PID, port, a.stderr)
-	}
-	if _, err := a.c.Stop(ctxT(t), 20, 10); err != nil {
-		t.Fatal(err)
-	}
-	if !tcpPortFree(port) {
-		t.Errorf("port %d still bound after the stop", port)
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bin, err := exec.LookPath(tc.program)
+			if err != nil {
+				t.Skipf("%s is not installed (Debian package %s)", tc.program, tc.pkg)
+			}
+			port, id := freePort(t), int64(10+i)
+			command := bin + " " + fmt.Sprintf(tc.args, port, testIP, t.TempDir())
+			e := newEnv(t, fmt.Sprintf("  - alias: %s\n    id: %d\n    start_command: %q\n    start_wait: 1s\n", tc.name, id, command))
+			needCgroups(t, e)
+			a := e.start()
+			p := a.settled(id)
+			if tcpPortFree(port) {
+				t.Fatalf("%s is STARTED (pid %d) but port %d is free\n%s", tc.name, p.PID, port, a.stderr)
+			}
+			if _, err := a.c.Stop(ctxT(t), 20, id); err != nil {
+				t.Fatal(err)
+			}
+			if !tcpPortFree(port) {
+				t.Errorf("port %d still bound after the stop", port)
+			}
+		})
 	}
 }
 
