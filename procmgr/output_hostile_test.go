@@ -194,10 +194,19 @@ func TestFastWriterStaysNearTheCap(t *testing.T) {
 	t.Logf("cap %d B, %v: child wrote about %d MiB; file peak %d B (%.1f x cap, %d samples); agent copied %d B (%.1f x cap), dropped %d B; /proc/self/io write_bytes +%d, wchar +%d",
 		capSize, took.Round(time.Millisecond), (copied+dropped)>>20, peak, float64(peak)/capSize, samples,
 		copied, float64(copied)/capSize, dropped, ioAfter["write_bytes"]-ioBefore["write_bytes"], ioAfter["wchar"]-ioBefore["wchar"])
-	// Generous: a watch starved for a while on a loaded host still rotates.
-	if peak > 16*capSize {
+	// Generous: how far the file gets past the cap is how fast the child
+	// writes times how long the watch waits for a CPU. Alone here, 3 to 4
+	// times the cap; on a host whose cores were both busy with other
+	// builds, 52 times once (the child had a core of its own, the agent
+	// did not). What must hold at any rate is the bound on the agent's own
+	// writes (below) and that the file comes back under the cap.
+	if peak > 128*capSize {
 		t.Errorf("the output reached %d bytes, %d times the cap", peak, peak/capSize)
 	}
+	waitFor(t, "the output back under its cap", func() bool {
+		fi, err := os.Stat(filepath.Join(h.outDir, "fast.log"))
+		return err == nil && fi.Size() <= capSize
+	})
 	// One copy of at most the cap per second, plus the slack of the edges.
 	if limit := int64(took/copyEvery+2) * capSize; copied > limit {
 		t.Errorf("the agent copied %d bytes in %v, more than %d", copied, took, limit)
