@@ -124,7 +124,7 @@ func (a *Agent) assign(cfg *config.Config) ([]procmgr.Spec, map[int64]entry, err
 			StopSignal: p.StopSignal, StopTimeout: p.StopTimeout, StartWait: p.StartWait,
 			Autostart: p.Autostart, Autorestart: p.Autorestart,
 			Directory: p.Directory, Environment: p.Environment, EnvironmentFile: p.EnvironmentFile,
-			Umask: p.Umask, Limits: specLimits(p.Limits),
+			Umask: p.Umask, Limits: specLimits(p.Limits), Health: healthSpec(p.Health),
 		})
 	}
 	id, err := a.store.AssignID(SelfAlias, 0)

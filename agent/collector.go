@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ocp-agent/ocp-agent/procmgr"
 )
 
 // processCollector reports the managed processes' state at scrape time,
@@ -14,6 +16,8 @@ type processCollector struct {
 	up       *prometheus.Desc
 	restarts *prometheus.Desc
 	exitCode *prometheus.Desc
+	healthy  *prometheus.Desc
+	failures *prometheus.Desc
 }
 
 func newProcessCollector(a *Agent) *processCollector {
@@ -23,6 +27,10 @@ func newProcessCollector(a *Agent) *processCollector {
 		up:       prometheus.NewDesc("ocp_agent_process_up", "1 when the managed process runs.", labels, nil),
 		restarts: prometheus.NewDesc("ocp_agent_process_restarts_total", "Automatic restarts of the managed process.", labels, nil),
 		exitCode: prometheus.NewDesc("ocp_agent_process_last_exit_code", "Last exit status (128+signal for a signal); absent when unknown.", labels, nil),
+		healthy: prometheus.NewDesc("ocp_agent_process_healthy",
+			"1 when the managed process's health check passes, 0 when it is unhealthy; absent when unknown or not configured.", labels, nil),
+		failures: prometheus.NewDesc("ocp_agent_process_health_check_failures_total",
+			"Failed health checks of the managed process since the agent started; absent when not configured.", labels, nil),
 	}
 }
 
@@ -30,6 +38,8 @@ func (c *processCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.up
 	ch <- c.restarts
 	ch <- c.exitCode
+	ch <- c.healthy
+	ch <- c.failures
 }
 
 func (c *processCollector) Collect(ch chan<- prometheus.Metric) {
@@ -44,6 +54,21 @@ func (c *processCollector) Collect(ch chan<- prometheus.Metric) {
 		if s.LastExitCode != nil {
 			ch <- prometheus.MustNewConstMetric(c.exitCode, prometheus.GaugeValue, float64(*s.LastExitCode), s.Alias, id)
 		}
+		c.collectHealth(ch, s, id)
+	}
+}
+
+// collectHealth reports the health series of a process with a check.
+func (c *processCollector) collectHealth(ch chan<- prometheus.Metric, s procmgr.Snapshot, id string) {
+	if s.Health == "" {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.failures, prometheus.CounterValue, float64(s.HealthChecksFailed), s.Alias, id)
+	switch s.Health {
+	case procmgr.HealthHealthy:
+		ch <- prometheus.MustNewConstMetric(c.healthy, prometheus.GaugeValue, 1, s.Alias, id)
+	case procmgr.HealthUnhealthy:
+		ch <- prometheus.MustNewConstMetric(c.healthy, prometheus.GaugeValue, 0, s.Alias, id)
 	}
 }
 

@@ -80,17 +80,19 @@ func (a *Agent) snapshot(id int64) (entry, procmgr.Snapshot, bool) {
 func (a *Agent) record(v view, at time.Time) api.HostAgentProcess {
 	e, s := v.e, v.s
 	p := api.HostAgentProcess{
-		ID:             v.id,
-		HostID:         a.cfg.Host.ID,
-		Alias:          e.alias,
-		Status:         api.StatusStopped,
-		Operable:       e.operable,
-		LogFilePattern: optional(e.logFilePattern),
-		CreateTime:     s.CreateTime.Format(api.TimeLayout),
-		UpdateTime:     s.UpdateTime.Format(api.TimeLayout),
-		DesiredStatus:  s.Desired,
-		RestartCount:   s.RestartCount,
-		LastExitCode:   s.LastExitCode,
+		ID:              v.id,
+		HostID:          a.cfg.Host.ID,
+		Alias:           e.alias,
+		Status:          api.StatusStopped,
+		Operable:        e.operable,
+		LogFilePattern:  optional(e.logFilePattern),
+		CreateTime:      s.CreateTime.Format(api.TimeLayout),
+		UpdateTime:      s.UpdateTime.Format(api.TimeLayout),
+		DesiredStatus:   s.Desired,
+		RestartCount:    s.RestartCount,
+		LastExitCode:    s.LastExitCode,
+		Health:          optional(s.Health),
+		LastHealthError: optional(s.LastHealthError),
 	}
 	if !s.LastActiveTime.IsZero() {
 		p.LastActiveTime = optional(s.LastActiveTime.Format(api.TimeLayout))

@@ -183,6 +183,8 @@ type Process struct {
 	// file, and of each limit as "limits.nofile", so that problems found
 	// after loading (by config check, at start) can point at them.
 	Lines map[string]int
+	// Health is its health check; nil when none is configured.
+	Health *Health
 	// Line is where the process's list item starts.
 	Line int
 	// IDLine is the line of the `id` key (Line when absent), so that the

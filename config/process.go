@@ -11,7 +11,7 @@ import (
 var processKeys = []string{
 	"alias", "id", "start_command", "user", "pid_file", "match", "log_file_pattern",
 	"operable", "stop_signal", "stop_timeout", "start_wait", "autostart", "autorestart",
-	"directory", "environment", "environment_file", "umask", "limits",
+	"directory", "environment", "environment_file", "umask", "limits", "health",
 }
 
 // processes walks the processes list; aliases and explicit ids must be
@@ -110,5 +110,6 @@ func (p *parser) process(m *mapping, it *yaml.Node) Process {
 	}
 	pr.Lines = m.lines
 	p.processOptions(m, &pr)
+	pr.Health = p.health(m)
 	return pr
 }

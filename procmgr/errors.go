@@ -52,6 +52,9 @@ type StartError struct {
 	Cause error
 	// Ran is how long the process ran before it exited.
 	Ran time.Duration
+	// Unhealthy is why a process that ran was not counted as started: no
+	// health check passed in time (it was stopped then).
+	Unhealthy error
 	// Output holds the last lines the process wrote to its output file.
 	Output string
 }
@@ -59,6 +62,8 @@ type StartError struct {
 func (e *StartError) Error() string {
 	var msg string
 	switch {
+	case e.Unhealthy != nil:
+		msg = fmt.Sprintf("start %s: %v", e.Alias, e.Unhealthy)
 	case e.Cause != nil && e.ExitStatus < 0:
 		msg = fmt.Sprintf("start %s: cannot execute: %v", e.Alias, e.Cause)
 	case e.Cause != nil:
@@ -78,6 +83,8 @@ func (e *StartError) Unwrap() error { return e.Cause }
 // record keeps (lastError in the API).
 func (e *StartError) lastError() string {
 	switch {
+	case e.Unhealthy != nil:
+		return oneLine(e.Unhealthy.Error())
 	case e.Cause != nil && e.ExitStatus < 0:
 		return cannotExecute(e.Cause)
 	case e.Cause != nil:

@@ -123,6 +123,9 @@ func helperMain(mode string, args []string) {
 		os.Rename(args[0]+".tmp", args[0])
 		select {}
 	default:
+		if healthHelper(mode, args) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 		os.Exit(2)
 	}

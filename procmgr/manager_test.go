@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,6 +121,17 @@ func mustStart(t *testing.T, m *Manager, alias string) Snapshot {
 	return s
 }
 
+// waitReady waits for the ignore-term helper of alias to say "ready": its
+// SIGTERM handler is in place. start_wait alone does not promise that on a
+// loaded machine, and a SIGTERM before it would end the helper.
+func (h *harness) waitReady(t *testing.T, alias string) {
+	t.Helper()
+	waitFor(t, alias+" ready", func() bool {
+		out, _ := os.ReadFile(filepath.Join(h.outDir, alias+".log"))
+		return strings.Contains(string(out), "ready")
+	})
+}
+
 func TestStopSequences(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -156,6 +168,9 @@ func TestStopSequences(t *testing.T) {
 			sp.StopTimeout = tc.timeout
 			m := h.open(sp)
 			s := mustStart(t, m, "p")
+			if tc.minDuration > 0 {
+				h.waitReady(t, "p")
+			}
 			t0 := time.Now()
 			got, err := m.Stop(ctxT(t), "p")
 			took := time.Since(t0)
@@ -240,6 +255,7 @@ func TestConcurrentStopsShareOneSequence(t *testing.T) {
 	sp.StopTimeout = 500 * time.Millisecond
 	m := h.open(sp)
 	mustStart(t, m, "p")
+	h.waitReady(t, "p")
 	const n = 8
 	var wg sync.WaitGroup
 	results := make([]Snapshot, n)
@@ -510,6 +526,16 @@ func TestFollowsDaemonThroughPidFile(t *testing.T) {
 	// Long enough for the race-built helper to start and write its pid
 	// on a loaded machine.
 	sp.StartWait = 3 * time.Second
+	// Whatever happens to the start, the daemon this test made goes: the
+	// one whose command line names this test's own pid file.
+	t.Cleanup(func() {
+		b, _ := os.ReadFile(pidFile)
+		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+			if argv, err := procfs.Default.Cmdline(pid); err == nil && slices.Contains(argv, pidFile) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
 	m := h.open(sp)
 	s := mustStart(t, m, "p")
 	b, _ := os.ReadFile(pidFile)

@@ -93,10 +93,18 @@ type proc struct {
 	backoff      time.Duration
 	lastRun      time.Duration
 	stopBegan    time.Time // when the current stop sequence sent its first signal
+
+	health     checks      // health checks (healthcheck.go)
+	healthWait bool        // a start has lasted start_wait and waits for its first passing check
+	failStart  *StartError // a start that never became healthy fails with this once stopped
+	// healthRestart: the stop in progress is of an unhealthy process, to be
+	// started again after the back-off.
+	healthRestart bool
 }
 
 func (p *proc) run(ctx context.Context) {
 	defer close(p.done)
+	p.health.results, p.health.deferred = make(chan healthResult, 1), -1
 	p.boot()
 	p.publish()
 	for {
@@ -121,6 +129,8 @@ func (p *proc) run(ctx context.Context) {
 		case <-fire:
 			p.timer = nil
 			p.onTimer()
+		case r := <-p.health.results:
+			p.onHealth(r)
 		}
 		p.publish()
 	}
@@ -136,6 +146,7 @@ func (p *proc) boot() {
 		p.beginStop()
 	case p.inst != nil:
 		p.phase = phaseRunning
+		p.startChecks(0)
 	case p.rec.Desired == state.DesiredStarted || (p.rec.Desired == "" && p.spec.Autostart):
 		if err := p.setDesired(state.DesiredStarted); err != nil {
 			p.log.Error("cannot record desired state; not starting", zap.Error(err))
@@ -211,8 +222,18 @@ func (p *proc) handleStop(r request) {
 		p.publish()
 		r.reply <- result{snap: p.snapshot()}
 	case phaseStarting:
-		// The stop waits for the start to settle, then wins.
+		// The stop waits for the start to settle, then wins; it never
+		// waits for a health check.
 		p.stopWaiters = append(p.stopWaiters, r.reply)
+		if p.healthWait {
+			p.healthWait = false
+			p.publish()
+			for _, w := range p.startWaiters {
+				w.reply <- p.superseded(w)
+			}
+			p.startWaiters = nil
+			p.beginStop()
+		}
 	case phaseRunning:
 		p.stopWaiters = append(p.stopWaiters, r.reply)
 		p.beginStop()
@@ -234,6 +255,7 @@ func (p *proc) beginStart() {
 	if in := p.findExisting(); in != nil {
 		p.log.Info("adopted a running instance", zap.Int("pid", in.pid))
 		p.setRunning(in)
+		p.startChecks(0)
 		p.settled()
 		return
 	}
@@ -372,6 +394,7 @@ func (p *proc) setRunning(in *instance) {
 }
 
 func (p *proc) beginStop() {
+	p.stopChecks()
 	p.phase = phaseStopping
 	if p.stopBegan.IsZero() {
 		p.stopBegan = time.Now()
@@ -392,6 +415,10 @@ func (p *proc) beginStop() {
 func (p *proc) onTimer() {
 	switch p.phase {
 	case phaseStarting:
+		if p.healthWait {
+			p.neverHealthy()
+			return
+		}
 		p.onStartWait()
 	case phaseBackoff:
 		p.rec.RestartCount++
@@ -431,21 +458,34 @@ func (p *proc) onStartWait() {
 			return
 		}
 		p.setRunning(in)
-		p.settled()
+		p.settledOrAwaitHealthy()
 		return
 	}
 	if p.inst.hasExited() {
 		return // the exit is handled next
 	}
 	p.setRunning(p.inst)
+	p.settledOrAwaitHealthy()
+}
+
+// settledOrAwaitHealthy: a start that has lasted start_wait is settled,
+// unless it has a health check to pass first.
+func (p *proc) settledOrAwaitHealthy() {
+	if p.spec.Health != nil {
+		p.awaitHealthy()
+		return
+	}
 	p.settled()
 }
 
 // onExit handles the exit of the instance while nobody asked it to stop.
 func (p *proc) onExit() {
 	in := p.inst
+	awaitedHealth := p.healthWait
+	p.healthWait = false
+	p.stopChecks()
 	if p.phase == phaseStarting {
-		if in.status == 0 && p.spec.PidFile != "" {
+		if in.status == 0 && p.spec.PidFile != "" && !awaitedHealth {
 			// A program that daemonizes: its launcher is done, the real
 			// process is named in pid_file once start_wait is over.
 			p.daemonized = true
@@ -482,6 +522,16 @@ func (p *proc) onGone(err error) {
 	p.forget(in.status)
 	p.phase = phaseStopped
 	p.stopEnded(nil)
+	if p.failStart != nil {
+		// A start that never became healthy: now that nothing of it is
+		// left, it fails.
+		err := p.failStart
+		p.failStart = nil
+		err.Output = tailOutput(in.outPath, in.outOffset, 10)
+		p.removePidFile()
+		p.startFailed(err) // records it
+		return
+	}
 	// The caller waits for the process to be gone, and it is: answer now,
 	// then write down how it ended. Only the desired state must be on
 	// disk before acting on it (it was, before the signal). An agent
@@ -501,6 +551,14 @@ func (p *proc) onGone(err error) {
 	if p.startQueued() {
 		return
 	}
+	if p.healthRestart && p.rec.Desired == state.DesiredStarted {
+		// Stopped for being unhealthy: started again, paced like a crash.
+		p.healthRestart = false
+		p.lastRun = time.Since(in.started)
+		p.scheduleRestart()
+		return
+	}
+	p.healthRestart = false
 	if p.rec.Desired == state.DesiredStarted {
 		// A stop that failed (40013) was followed by a start request
 		// before the process finally went: bring it back.
@@ -515,6 +573,12 @@ func (p *proc) afterExit() {
 	if p.rec.Desired != state.DesiredStarted || !p.spec.Autorestart {
 		return
 	}
+	p.scheduleRestart()
+}
+
+// scheduleRestart starts the process again after the back-off.
+func (p *proc) scheduleRestart() {
+	p.phase = phaseStopped
 	b := p.m.backoff
 	if p.lastRun >= b.Stable {
 		p.backoff = 0
@@ -636,6 +700,7 @@ func (p *proc) replyStop(r result) {
 // shutdown answers everybody still waiting and leaves the process running:
 // the agent going away must not touch what it manages.
 func (p *proc) shutdown() {
+	p.stopChecks()
 	p.disarm()
 	p.replyStart(result{err: ErrClosed})
 	p.replyStop(result{err: ErrClosed})

@@ -31,6 +31,13 @@ type Snapshot struct {
 	// NextStartTime is when a scheduled restart is due (phase backoff);
 	// zero otherwise.
 	NextStartTime time.Time
+	// Health is HealthHealthy, HealthUnhealthy or HealthUnknown; "" when
+	// no health check is configured. LastHealthError is the error of the
+	// last failed check (kept after it recovers), HealthChecksFailed the
+	// failed checks since the agent started.
+	Health             string
+	LastHealthError    string
+	HealthChecksFailed uint64
 }
 
 func (p *proc) snapshot() Snapshot {
@@ -44,9 +51,16 @@ func (p *proc) snapshot() Snapshot {
 		LastActiveTime: p.rec.LastActiveTime,
 		RestartCount:   p.rec.RestartCount,
 		LastError:      p.rec.LastError,
+
+		Health:             p.health.status,
+		LastHealthError:    p.health.lastErr,
+		HealthChecksFailed: p.health.failed,
 	}
 	if p.phase == phaseBackoff {
 		s.NextStartTime = p.rec.NextStartTime
+	}
+	if s.Health == "" && p.spec.Health != nil {
+		s.Health = HealthUnknown
 	}
 	if s.Desired == "" {
 		s.Desired = state.DesiredStopped

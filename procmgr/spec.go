@@ -45,6 +45,8 @@ type Spec struct {
 	StartWait   time.Duration
 	Autostart   bool
 	Autorestart bool
+	// Health checks that the process works; nil for none.
+	Health *HealthSpec
 }
 
 // KillWait bounds the wait after SIGKILL: a process in uninterruptible sleep

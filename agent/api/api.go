@@ -44,6 +44,10 @@ type HostAgentProcess struct {
 	// NextStartTime (TimeLayout) is when a scheduled restart is due, or null.
 	LastError     *string `json:"lastError"`
 	NextStartTime *string `json:"nextStartTime"`
+	// Health is HEALTHY, UNHEALTHY or UNKNOWN; null when the process has
+	// no health check. LastHealthError is the last failed check's error.
+	Health          *string `json:"health"`
+	LastHealthError *string `json:"lastHealthError"`
 }
 
 // Page describes the single page a list response carries.

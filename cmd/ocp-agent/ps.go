@@ -151,12 +151,17 @@ func printPs(w io.Writer, rows []psRow, long bool, now time.Time) error {
 	return tw.Flush()
 }
 
-// status is the API's status, with the desired one when they differ.
+// status is the API's status, with the desired one when they differ, and
+// the health of a running process with a check unless it is HEALTHY.
 func status(p api.HostAgentProcess) string {
+	s := p.Status
 	if p.DesiredStatus != "" && p.DesiredStatus != p.Status {
-		return p.Status + " (wants " + p.DesiredStatus + ")"
+		s += " (wants " + p.DesiredStatus + ")"
 	}
-	return p.Status
+	if p.Status == api.StatusStarted && p.Health != nil && *p.Health != "HEALTHY" {
+		s += " " + *p.Health
+	}
+	return s
 }
 
 // why says, for a process that wants STARTED but is not, when the agent

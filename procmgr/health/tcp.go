@@ -1,0 +1,43 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+)
+
+// TCP passes when a TCP connection to Addr (host:port) is accepted. It
+// shows that the program listens and its accept queue is not full, which
+// is all a connect can show; the connection is closed at once.
+type TCP struct {
+	Addr string
+}
+
+var _ Check = TCP{}
+
+func (c TCP) String() string { return "tcp " + c.Addr }
+
+// Check connects to c.Addr and closes the connection.
+func (c TCP) Check(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.Addr)
+	if err != nil {
+		return bareNetError(err)
+	}
+	return conn.Close()
+}
+
+// bareNetError strips a dial error down to the system's reason ("connection
+// refused"): the address is in the check's name already.
+func bareNetError(err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Err
+	}
+	return err
+}
