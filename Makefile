@@ -13,7 +13,7 @@ PKG_RELEASE ?= 1
 PKG_ARCH    ?= $(shell $(GO) env GOARCH)
 PKG_LDFLAGS := -s -w -X main.version=$(PKG_VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run test test-short vet fmt-check fuzz clean package package-test test-systemd verify-unit bench
+.PHONY: all build run test test-short vet fmt-check fuzz clean package package-test test-systemd verify-unit bench man
 
 all: build
 
@@ -58,13 +58,24 @@ verify-unit: build
 # The .deb and .rpm, into dist/, through nfpm built at the version pinned in
 # packaging/tools/go.mod. The binary is static (no cgo), so that one package
 # runs on old and new distributions alike.
-package: bin/nfpm
+package: bin/nfpm man
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(PKG_LDFLAGS)' -o dist/bin/ocp-agent ./cmd/ocp-agent
 	mkdir -p dist/completion
 	dist/bin/ocp-agent completion bash > dist/completion/ocp-agent.bash
 	rm -f dist/ocp-agent_*.deb dist/ocp-agent-*.rpm
 	PKG_VERSION=$(PKG_VERSION) PKG_RELEASE=$(PKG_RELEASE) PKG_ARCH=$(PKG_ARCH) bin/nfpm pkg -f packaging/nfpm.yaml -p deb -t dist/
 	PKG_VERSION=$(PKG_VERSION) PKG_RELEASE=$(PKG_RELEASE) PKG_ARCH=$(PKG_ARCH) bin/nfpm pkg -f packaging/nfpm.yaml -p rpm -t dist/
+
+# Man pages of every command, from the CLI's own help, into dist/man
+# (gzipped, as installed). The generator is built with the tag "man" only,
+# so the released binary does not carry it; the pages are dated by the last
+# commit, so that two builds of one tree are identical.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+man:
+	$(GO) build -tags man -o bin/ocp-agent-man ./cmd/ocp-agent
+	rm -rf dist/man
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) bin/ocp-agent-man __gen-man dist/man
+	gzip -9n dist/man/*.1
 
 bin/nfpm: packaging/tools/go.mod
 	$(GO) -C packaging/tools build -o $(CURDIR)/bin/nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm

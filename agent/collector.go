@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ocp-agent/ocp-agent/procmgr"
+	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
 
 // processCollector reports the managed processes' state at scrape time,
@@ -14,6 +15,7 @@ import (
 type processCollector struct {
 	a        *Agent
 	up       *prometheus.Desc
+	desired  *prometheus.Desc
 	restarts *prometheus.Desc
 	exitCode *prometheus.Desc
 	healthy  *prometheus.Desc
@@ -23,8 +25,10 @@ type processCollector struct {
 func newProcessCollector(a *Agent) *processCollector {
 	labels := []string{"alias", "id"}
 	return &processCollector{
-		a:        a,
-		up:       prometheus.NewDesc("ocp_agent_process_up", "1 when the managed process runs.", labels, nil),
+		a:  a,
+		up: prometheus.NewDesc("ocp_agent_process_up", "1 when the managed process runs.", labels, nil),
+		desired: prometheus.NewDesc("ocp_agent_process_desired_up",
+			"1 when the managed process should run (desired state STARTED): with ocp_agent_process_up, a process that is down against its wish.", labels, nil),
 		restarts: prometheus.NewDesc("ocp_agent_process_restarts_total", "Automatic restarts of the managed process.", labels, nil),
 		exitCode: prometheus.NewDesc("ocp_agent_process_last_exit_code", "Last exit status (128+signal for a signal); absent when unknown.", labels, nil),
 		healthy: prometheus.NewDesc("ocp_agent_process_healthy",
@@ -36,6 +40,7 @@ func newProcessCollector(a *Agent) *processCollector {
 
 func (c *processCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.up
+	ch <- c.desired
 	ch <- c.restarts
 	ch <- c.exitCode
 	ch <- c.healthy
@@ -50,6 +55,11 @@ func (c *processCollector) Collect(ch chan<- prometheus.Metric) {
 			up = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, s.Alias, id)
+		desired := 0.0
+		if s.Desired == state.DesiredStarted {
+			desired = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.desired, prometheus.GaugeValue, desired, s.Alias, id)
 		ch <- prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, float64(s.RestartCount), s.Alias, id)
 		if s.LastExitCode != nil {
 			ch <- prometheus.MustNewConstMetric(c.exitCode, prometheus.GaugeValue, float64(*s.LastExitCode), s.Alias, id)

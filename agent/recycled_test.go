@@ -50,6 +50,13 @@ func runAgent(t *testing.T, cfgYAML string) (*Agent, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveAgent(t, cfg)
+}
+
+// serveAgent runs a real Agent on cfg until the test ends, then kills what
+// it left running, and returns its TCP address.
+func serveAgent(t *testing.T, cfg *config.Config) (*Agent, string) {
+	t.Helper()
 	ln, err := Listen(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -141,6 +141,7 @@ func (s *server) newRouter() *mux.Router {
 		r.Handle(prefix+"/metrics", s.plainRoute(prefix+"/metrics", metrics)).Methods(http.MethodGet)
 	}
 	s.addReloadRoute(r)
+	s.addOpenAPIRoute(r)
 	return r
 }
 

@@ -56,6 +56,14 @@ for p in /usr/bin/ocp-agent /etc/ocp-agent/config.yaml /usr/lib/systemd/system/o
 	dpkg -L ocp-agent | grep -qx "$p" || fail "dpkg -L ocp-agent lacks $p"
 	[ -e "$p" ] || fail "$p not installed"
 done
+for p in /usr/share/man/man1/ocp-agent.1.gz /usr/share/man/man1/ocp-agent-stop.1.gz \
+	/usr/share/doc/ocp-agent/openapi.yaml /usr/share/doc/ocp-agent/monitoring/ocp-agent.rules.yml \
+	/usr/share/doc/ocp-agent/monitoring/ocp-agent.dashboard.json; do
+	[ -s "$p" ] || fail "$p not installed"
+done
+if command -v man >/dev/null 2>&1; then
+	MANPAGER=cat man ocp-agent-stop 2>/dev/null | grep -q "ocp-agent stop" || fail "man ocp-agent-stop"
+fi
 dpkg-query -W -f='${Conffiles}\n' ocp-agent | grep -q ' /etc/ocp-agent/config.yaml ' || fail "config.yaml is not a conffile"
 [ "$(stat -c %a /var/lib/ocp-agent)" = 750 ] || fail "/var/lib/ocp-agent is not 0750"
 [ "$(stat -c %a /etc/ocp-agent/config.yaml)" = 640 ] || fail "config.yaml is not 0640"

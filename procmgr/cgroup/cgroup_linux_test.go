@@ -146,7 +146,11 @@ func TestKillEscapees(t *testing.T) {
 		pids, _ = c.Procs()
 		escaped := 0
 		for _, pid := range pids {
-			if sid, err := getsid(pid); err == nil && sid != cmd.Process.Pid {
+			// The escaped sleep itself, not the setsid'd shell before it
+			// has set its trap (a TERM then would end it, and no sleep
+			// would escape).
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if sid, err := getsid(pid); err == nil && sid != cmd.Process.Pid && string(comm) == "sleep\n" {
 				escaped++
 			}
 		}
