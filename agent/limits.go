@@ -46,7 +46,10 @@ const (
 	// defaultMaxInflight bounds the operations (stop, start, restart) in
 	// progress at once. Operations on one process queue to its goroutine;
 	// the cap keeps a flood of them from piling up goroutines and timers.
-	defaultMaxInflight = 64
+	// The OCP server stops every process of a host at once, one request
+	// each, so the cap must exceed the processes a host has; it matches
+	// the connection cap, which bounds the goroutines anyway.
+	defaultMaxInflight = 1024
 )
 
 // bodyReadTimeout bounds the reading of a request body (a variable for the
@@ -168,11 +171,12 @@ func (c inflight) acquire() (release func(), ok bool) {
 
 // Connection caps of the TCP listener: each open connection costs a
 // goroutine and its buffers (some 20–40 KiB), so 1024 of them bound that to
-// tens of MiB. The OCP server needs a few connections; 64 per address
-// leaves room for a NAT in front of several clients.
+// tens of MiB. The OCP server sends one request per process when it acts on
+// all of a host's processes at once, so one address may need hundreds;
+// 512 leaves the rest of the overall cap to other clients.
 const (
 	defaultMaxConns        = 1024
-	defaultMaxConnsPerAddr = 64
+	defaultMaxConnsPerAddr = 512
 )
 
 // connLimiter is a net.Listener that caps the connections open at once,

@@ -5,13 +5,16 @@
 # here is killed at the end, on failure too.
 #
 # Environment: BENCH_IDLE (idle CPU window, default 60s), BENCH_LOAD
-# (length of each load run, default 10s), BENCH_KEEP=1 keeps the directory.
+# (length of each load run, default 10s), BENCH_BURSTS (rounds of 100
+# stops, starts and restarts at once, default 5), BENCH_KEEP=1 keeps the
+# directory.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 GO=${GO:-go}
 IDLE=${BENCH_IDLE:-60s}
 LOAD=${BENCH_LOAD:-10s}
+BURSTS=${BENCH_BURSTS:-5}
 
 if ! command -v supervisord >/dev/null; then
 	echo "== installing supervisor (Debian package)" >&2
@@ -98,26 +101,68 @@ start() {
 	done
 }
 
-# phase NAME N OPS MANAGERS... -- DRIVER-FLAGS...
+# phase NAME N OPS MANAGERS... -- DRIVER-FLAGS...: configs for N
+# programs, the managers started on them, and the driver's measures of
+# NAME when it is one of its phases; the managers are left running.
 phase() {
 	local name=$1 n=$2 ops=$3; shift 3
 	local managers=()
 	while [ "$1" != -- ]; do managers+=("$1"); shift; done
 	shift
-	local dir="$WORK/$name" addr
-	addr="127.0.0.1:$("$DRIVE" freeport)"
-	mkdir -p "$dir"
-	"$DRIVE" config -dir "$dir" -managed "$WORK/managed" -addr "$addr" -n "$n" $ops
+	DIR="$WORK/$name"
+	ADDR="127.0.0.1:$("$DRIVE" freeport)"
+	mkdir -p "$DIR"
+	"$DRIVE" config -dir "$DIR" -managed "$WORK/managed" -addr "$ADDR" -n "$n" $ops
 	echo "== $name: ${managers[*]} with $n listening programs" >&2
-	start "$dir" "${managers[@]}"
-	"$DRIVE" "$name" -dir "$dir" -managed "$WORK/managed" -addr "$addr" -n "$n" \
-		-sv-pid "${SV_PID:-0}" -agent-pid "${AGENT_PID:-0}" -out "$RESULTS" "$@"
-	stop_managers
+	start "$DIR" "${managers[@]}"
+	if [ "${name#phase}" != "$name" ]; then
+		"$DRIVE" "$name" -dir "$DIR" -managed "$WORK/managed" -addr "$ADDR" -n "$n" \
+			-sv-pid "${SV_PID:-0}" -agent-pid "${AGENT_PID:-0}" -out "$RESULTS" "$@"
+	fi
 }
 
-phase phase100 100 "" sv agent -- -idle "$IDLE"
+# restarted MANAGER N KEY SINCE [-same]: the driver waits until the
+# manager, started again, lists all N programs running.
+restarted() {
+	local m=$1 n=$2 key=$3 since=$4; shift 4
+	local pids=(-sv-pid 0 -agent-pid "$AGENT_PID")
+	[ "$m" = sv ] && pids=(-sv-pid "$SV_PID" -agent-pid 0)
+	"$DRIVE" restarted -dir "$DIR" -managed "$WORK/managed" -addr "$ADDR" -n "$n" \
+		"${pids[@]}" -out "$RESULTS" -key "$key" -since "$since" "$@"
+}
+
+# stop_one PID: SIGTERM, and wait for it to end.
+stop_one() {
+	kill -TERM "$1" 2>/dev/null || true
+	while kill -0 "$1" 2>/dev/null; do sleep 0.01; done
+	wait "$1" 2>/dev/null || true
+}
+
+phase phase100 100 "" sv agent -- -idle "$IDLE" -bursts "$BURSTS"
+stop_managers
 phase phase20 18 -ops sv agent -- -load "$LOAD"
-phase phase1000 1000 "" agent -- 
+stop_managers
+
+# 1000 programs under the agent; then the upgrade case: the agent stopped
+# (its programs keep running) and started again, from its exec until its
+# API lists all 1000 adopted.
+phase phase1000 1000 "" agent -- -idle "$IDLE"
+stop_one "$AGENT_PID"
+since=$(date +%s%N)
+start "$DIR" agent
+restarted agent 1000 restart1000 "$since" -same
+stop_managers
+
+# supervisord cannot adopt: what restarting it over 1000 programs costs,
+# from its SIGTERM (it stops them all) until it runs them all again.
+since=$(date +%s%N)
+phase sv1000 1000 "" sv --
+restarted sv 1000 start1000 "$since"
+since=$(date +%s%N)
+stop_one "$SV_PID"
+start "$DIR" sv
+restarted sv 1000 restart1000 "$since"
+stop_managers
 
 echo >&2
 echo "$(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -sr), supervisord $(supervisord --version), $($GO version | cut -d' ' -f3)"

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,11 +41,20 @@ var (
 // Bolt is the durable Store: a bbolt database in the state directory, which
 // it holds locked while open. Every write is one fsync'd transaction, so
 // after a kill -9 or a power cut at any moment each record is either the old
-// one or the new one, never a mix.
+// one or the new one, never a mix. Concurrent writes share a transaction
+// (group commit, see writer), each still on disk when its call returns.
 type Bolt struct {
 	path string
 	db   *bolt.DB
 	lock *dirLock
+
+	// The writer goroutine (bolt_writer.go) owns every read-write
+	// transaction: writes reaches it, quit ends it, writerDone says it
+	// has ended.
+	writes     chan *write
+	quit       chan struct{}
+	writerDone chan struct{}
+	commits    atomic.Int64 // read-write transactions run, for tests and benchmarks
 
 	mu     sync.Mutex // guards closed, so that Close runs once
 	closed bool
@@ -95,7 +105,10 @@ func OpenBolt(dir string) (*Bolt, error) {
 		lock.unlock()
 		return nil, err
 	}
-	return &Bolt{path: path, db: db, lock: lock}, nil
+	b := &Bolt{path: path, db: db, lock: lock,
+		writes: make(chan *write), quit: make(chan struct{}), writerDone: make(chan struct{})}
+	go b.writer()
+	return b, nil
 }
 
 // openDB opens the bbolt file, turning its errors into ones that say what
@@ -122,8 +135,9 @@ func openDB(path string) (db *bolt.DB, err error) {
 	}
 }
 
-// Close closes the database, then releases the directory lock, so that the
-// next agent finds a database nobody writes to.
+// Close ends the writer (a write it has taken is committed first; later
+// ones fail with ErrClosed), closes the database, then releases the
+// directory lock, so that the next agent finds a database nobody writes to.
 func (b *Bolt) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -131,6 +145,8 @@ func (b *Bolt) Close() error {
 		return nil
 	}
 	b.closed = true
+	close(b.quit)
+	<-b.writerDone
 	var errs []error
 	if err := b.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close state %s: %w", b.path, err))

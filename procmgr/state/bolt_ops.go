@@ -49,6 +49,24 @@ func (b *Bolt) Put(r Record) error {
 	})
 }
 
+// PutAll implements Store.PutAll.
+func (b *Bolt) PutAll(rs []Record) error {
+	op := fmt.Sprintf("put %d records", len(rs))
+	vs, err := encodeRecords(rs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return b.run(op, true, func(tx *bolt.Tx) error {
+		records := tx.Bucket(bucketRecords)
+		for i, r := range rs {
+			if err := records.Put([]byte(r.Alias), vs[i]); err != nil {
+				return fmt.Errorf("record %q: %w", r.Alias, err)
+			}
+		}
+		return nil
+	})
+}
+
 // Delete implements Store.Delete. The alias's id is kept: ids are never
 // reused, and the alias gets the same id back if it is configured again.
 func (b *Bolt) Delete(alias string) error {
@@ -80,31 +98,41 @@ func (b *Bolt) All() ([]Record, error) {
 	return records, nil
 }
 
-// run runs fn in a read-write (fsync'd on commit) or read-only transaction.
-// Its errors name the operation and the file. A panic inside bbolt, which is
-// how it meets a page corrupted after the check at open (a stray read out of
-// its memory map included, with panic-on-fault), becomes an error: bbolt's
-// own deferred rollback has released the transaction by then.
+// run runs fn in a read-write transaction, committed (fsync'd) by the
+// writer together with whatever other writes are queued, or in a read-only
+// one. Its errors name the operation and the file. A panic inside bbolt,
+// which is how it meets a page corrupted after the check at open (a stray
+// read out of its memory map included, with panic-on-fault), becomes an
+// error: bbolt's own deferred rollback has released the transaction by then.
 func (b *Bolt) run(op string, write bool, fn func(*bolt.Tx) error) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: state %s is corrupt: %v", op, b.path, p)
-		}
-	}()
 	if write {
-		err = b.db.Update(fn)
+		err = b.queue(fn)
 	} else {
-		err = b.db.View(fn)
+		err = b.view(fn)
 	}
+	var corrupt *corruptError
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, berrors.ErrDatabaseNotOpen):
+	case errors.As(err, &corrupt):
+		return fmt.Errorf("%s: state %s is corrupt: %v", op, b.path, corrupt.p)
+	case errors.Is(err, ErrClosed), errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return fmt.Errorf("%s: %w", op, ErrClosed)
 	default:
 		return fmt.Errorf("%s in %s: %w", op, b.path, err)
 	}
+}
+
+// view is db.View in this goroutine, with panic-on-fault set for it and a
+// panic turned into a *corruptError.
+func (b *Bolt) view(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = &corruptError{p}
+		}
+	}()
+	return b.db.View(fn)
 }
 
 // boltIDs is the idTable of a Bolt, inside one read-write transaction.

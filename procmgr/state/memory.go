@@ -64,6 +64,16 @@ func (m *Memory) Get(alias string) (Record, bool, error) {
 	return r, true, nil
 }
 
+// PutAll implements Store.PutAll.
+func (m *Memory) PutAll(rs []Record) error {
+	op := fmt.Sprintf("put %d records", len(rs))
+	vs, err := encodeRecords(rs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return m.store(op, rs, vs)
+}
+
 // Put implements Store.Put. It keeps the encoded record, as Bolt does, so
 // that the caller's later changes to r never show through.
 func (m *Memory) Put(r Record) error {
@@ -72,12 +82,19 @@ func (m *Memory) Put(r Record) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	return m.store(op, []Record{r}, [][]byte{v})
+}
+
+// store keeps the encoded vs of rs, all at once.
+func (m *Memory) store(op string, rs []Record, vs [][]byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return fmt.Errorf("%s: %w", op, ErrClosed)
 	}
-	m.records[r.Alias] = v
+	for i, r := range rs {
+		m.records[r.Alias] = vs[i]
+	}
 	return nil
 }
 

@@ -48,3 +48,17 @@ func decodeRecord(alias string, b []byte) (Record, error) {
 	}
 	return r, nil
 }
+
+// encodeRecords encodes rs for a write of them all; an error names the
+// record that cannot be encoded.
+func encodeRecords(rs []Record) ([][]byte, error) {
+	vs := make([][]byte, len(rs))
+	for i, r := range rs {
+		v, err := encodeRecord(r)
+		if err != nil {
+			return nil, fmt.Errorf("record %q: %w", r.Alias, err)
+		}
+		vs[i] = v
+	}
+	return vs, nil
+}

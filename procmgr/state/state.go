@@ -66,6 +66,10 @@ type Store interface {
 	Get(alias string) (r Record, ok bool, err error)
 	// Put writes r, keyed by r.Alias.
 	Put(r Record) error
+	// PutAll writes rs in one transaction (one commit for all, as at
+	// start-up, when every process's record is written at once): all of
+	// them, or, on error, none.
+	PutAll(rs []Record) error
 	// Delete forgets alias's record (its id stays reserved).
 	Delete(alias string) error
 	// All returns every record, ordered by alias.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Records", func(t *testing.T) { testRecords(t, newStore) })
 	t.Run("All", func(t *testing.T) { testAll(t, newStore) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore) })
+	t.Run("PutAll", func(t *testing.T) { testPutAll(t, newStore) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
 }
 
@@ -156,10 +158,49 @@ func testClosed(t *testing.T, newStore func(t *testing.T) Store) {
 	for name, err := range map[string]error{
 		"AssignID": errAssign, "Get": errGet, "All": errAll,
 		"Put": s.Put(Record{Alias: "a"}), "Delete": s.Delete("a"),
+		"PutAll": s.PutAll([]Record{{Alias: "a"}}),
 	} {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Close: %v; want ErrClosed", name, err)
 		}
+	}
+}
+
+// testPutAll writes many records at once; a batch that cannot be encoded
+// writes none of them.
+func testPutAll(t *testing.T, newStore func(t *testing.T) Store) {
+	s := newStore(t)
+	mustPut(t, s, Record{Alias: "old", ID: 9})
+	var rs []Record
+	for i := range 50 {
+		r := fullRecord()
+		r.Alias, r.ID = fmt.Sprintf("p%02d", i), int64(i+1)
+		rs = append(rs, r)
+	}
+	if err := s.PutAll(rs); err != nil {
+		t.Fatalf("PutAll: %v", err)
+	}
+	all, err := s.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 51 {
+		t.Fatalf("%d records, want 51", len(all))
+	}
+	for i, r := range all[1:] { // "old" sorts first
+		if !recordsEqual(r, rs[i]) {
+			t.Errorf("record %d: %+v, want %+v", i, r, rs[i])
+		}
+	}
+	bad := Record{Alias: "bad", UpdateTime: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)} // not encodable as RFC 3339
+	if err := s.PutAll([]Record{{Alias: "fine"}, bad}); err == nil || !strings.Contains(err.Error(), `"bad"`) {
+		t.Fatalf("PutAll with an unencodable record: %v; want an error naming it", err)
+	}
+	if _, ok, _ := s.Get("fine"); ok {
+		t.Error("PutAll that failed wrote a record")
+	}
+	if err := s.PutAll(nil); err != nil {
+		t.Errorf("PutAll(nil): %v", err)
 	}
 }
 

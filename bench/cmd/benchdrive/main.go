@@ -6,7 +6,8 @@
 //	benchdrive config    -dir D -managed M -addr A -n N [-ops]
 //	benchdrive phase100  -dir D -addr A -sv-pid P -agent-pid Q -n N -managed M -out R
 //	benchdrive phase20   -dir D -addr A -sv-pid P -agent-pid Q -n N -out R
-//	benchdrive phase1000 -dir D -addr A -agent-pid Q -n N -out R
+//	benchdrive phase1000 -dir D -addr A -agent-pid Q -n N -out R [-idle W]
+//	benchdrive restarted -dir D -addr A (-sv-pid P | -agent-pid Q) -n N -out R -since T -key K [-same]
 //	benchdrive table R
 //	benchdrive freeport
 package main
@@ -17,7 +18,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
@@ -25,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchdrive config|phase100|phase20|phase1000|table|freeport ...")
+		fmt.Fprintln(os.Stderr, "usage: benchdrive config|phase100|phase20|phase1000|restarted|table|freeport ...")
 		os.Exit(2)
 	}
 	var err error
@@ -38,6 +38,8 @@ func main() {
 		err = runPhase20(args)
 	case "phase1000":
 		err = runPhase1000(args)
+	case "restarted":
+		err = runRestarted(args)
 	case "table":
 		var res map[string]map[string]result
 		if len(args) != 1 {
@@ -89,7 +91,7 @@ func (c *common) targets(ops bool, conns int) (ts []*target, ps []program) {
 		ids[p.alias] = p.id
 	}
 	if c.svPID != 0 {
-		ts = append(ts, supervisorTarget(filepath.Join(c.dir, "sv", "supervisor.sock"), c.svPID, conns))
+		ts = append(ts, supervisorTarget(svSock(c.dir), c.svPID, conns))
 	}
 	if c.agentPID != 0 {
 		ts = append(ts, agentTarget(c.addr, c.agentPID, conns, ids))
@@ -124,6 +126,7 @@ func runPhase100(args []string) error {
 	fs := c.flags("phase100")
 	idle := fs.Duration("idle", 60*time.Second, "idle window")
 	reps := fs.Int("reps", 200, "list calls timed")
+	bursts := fs.Int("bursts", 5, "rounds of 100 concurrent stops, starts and restarts")
 	fs.Parse(args)
 	ts, ps := c.targets(false, 4)
 	if err := ready(3*time.Minute, ps, ts...); err != nil {
@@ -201,7 +204,18 @@ func runPhase100(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.record("pidfd_floor", sysAgent, ms(pidfd), "")
+	if err := c.record("pidfd_floor", sysAgent, ms(pidfd), ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bursts of %d stops, starts and restarts...\n", len(ps))
+	if err := c.bursts(ts, ps, *bursts); err != nil {
+		return err
+	}
+	kill, err := killFloor(c.managed, len(ps), 3)
+	if err != nil {
+		return err
+	}
+	return c.record("floor_burst", sysAgent, ms(kill), "")
 }
 
 // runPhase20: 20 programs (the cooperative and the stubborn ones among
@@ -276,6 +290,7 @@ func runPhase1000(args []string) error {
 	var c common
 	fs := c.flags("phase1000")
 	reps := fs.Int("reps", 30, "list calls timed")
+	idle := fs.Duration("idle", 60*time.Second, "idle window")
 	fs.Parse(args)
 	ts, ps := c.targets(false, 4)
 	if len(ts) != 1 || ts[0].name != sysAgent {
@@ -300,5 +315,30 @@ func runPhase1000(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.record("rss1000", sysAgent, float64(rss)/(1<<20), "")
+	if err := c.record("rss1000", sysAgent, float64(rss)/(1<<20), ""); err != nil {
+		return err
+	}
+	// What each managed process adds: against the RSS with 100 of the
+	// same programs, measured by phase100 of the same run.
+	if res, err := readResults(c.out); err == nil {
+		if r100, ok := res["rss100"][sysAgent]; ok && c.n > 100 {
+			perProc := (float64(rss)/(1<<20) - r100.Value) * 1024 / float64(c.n-100)
+			if err := c.record("rss_per_proc", sysAgent, perProc, ""); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(os.Stderr, "idle CPU over %v...\n", *idle)
+	idle1000, err := idleCPU([]int{ag.pid}, *idle)
+	if err != nil {
+		return err
+	}
+	if err := c.record("idle1000", sysAgent, idle1000[0], ""); err != nil {
+		return err
+	}
+	cur, err := ag.current()
+	if err != nil {
+		return err
+	}
+	return savePids(c.dir, cur)
 }

@@ -156,18 +156,7 @@ func (t *target) timeList(reps int) ([]time.Duration, time.Duration, error) {
 // coopStops times reps stops of the cooperative program, starting it
 // again (untimed) after each.
 func (t *target) coopStops(reps int) ([]time.Duration, error) {
-	var ds []time.Duration
-	for range reps {
-		t0 := time.Now()
-		if err := t.stop(aliasCoop); err != nil {
-			return nil, fmt.Errorf("%s: stop: %w", t.name, err)
-		}
-		ds = append(ds, time.Since(t0))
-		if err := t.start(aliasCoop); err != nil {
-			return nil, fmt.Errorf("%s: start: %w", t.name, err)
-		}
-	}
-	return ds, nil
+	return t.singleStops(aliasCoop, reps)
 }
 
 // stubbornStop stops the program that ignores SIGTERM once and returns
