@@ -21,6 +21,7 @@ import (
 	"github.com/ocp-agent/ocp-agent/agent/api"
 	"github.com/ocp-agent/ocp-agent/config"
 	"github.com/ocp-agent/ocp-agent/procmgr"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
@@ -38,6 +39,10 @@ type Agent struct {
 	fs       procfs.FS
 	registry *prometheus.Registry
 	socket   net.Listener // the local admin socket, opened by Listen
+	// cgroups contains the processes (nil: off); containment describes
+	// the mode for the log and /healthz.
+	cgroups     *cgroup.Hierarchy
+	containment string
 
 	// mu guards cfg, byID and ids, which a reload replaces; requests take
 	// the read lock only to look an id up.
@@ -86,6 +91,14 @@ func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
 		return nil, err
 	}
 	a.setEntries(byID)
+	// Opened before any process is adopted or started: an agent that
+	// starts finds its processes by their cgroups.
+	a.cgroups, a.containment, err = cgroup.Open(cfg.Cgroup)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("containment: %w", err)
+	}
+	log.Info("containment: " + a.containment)
 	stops := newStopDurations()
 	a.mgr, err = procmgr.New(procmgr.Options{
 		Store:     store,
@@ -93,8 +106,10 @@ func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
 		PidDir:    filepath.Join(cfg.StateDir, "run"),
 		Logger:    log.Named("procmgr"),
 		OnStop:    stops.observe,
+		Cgroups:   a.cgroups,
 	}, specs)
 	if err != nil {
+		a.closeCgroups()
 		store.Close()
 		return nil, err
 	}
@@ -198,8 +213,21 @@ func (a *Agent) Close() error {
 		a.socket.Close() // removes the socket file, if Serve has not already
 	}
 	a.mgr.Close()
+	a.closeCgroups()
 	return a.store.Close()
 }
+
+// closeCgroups releases the hierarchy; the cgroups and what runs in them
+// stay.
+func (a *Agent) closeCgroups() {
+	if a.cgroups != nil {
+		a.cgroups.Close()
+	}
+}
+
+// Containment describes how the processes are contained: "cgroup v2 at
+// ..." or "off: ... (reason)".
+func (a *Agent) Containment() string { return a.containment }
 
 // List returns every process, the agent included, ordered by id.
 // Concurrent calls share one listing (see shared), so the slice is shared

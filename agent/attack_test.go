@@ -488,6 +488,7 @@ func TestAgentCapsConnectionsPerAddress(t *testing.T) {
 server: {listen: "127.0.0.1:0", name: test-host}
 auth:
   users: [{name: ocp, password: secret, permissions: [HOST_VIEWER]}]
+cgroup: off
 state_dir: %s
 processes: []
 `, t.TempDir()))

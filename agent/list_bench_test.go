@@ -39,7 +39,7 @@ func benchAgent(b *testing.B, n int) *Agent {
 		b.Fatalf("build bench/managed: %v\n%s", err, out)
 	}
 	var y strings.Builder
-	fmt.Fprintf(&y, "host:\n  id: 20\nserver:\n  listen: \"\"\nauth:\n  disabled: true\nstate_dir: %s/state\nlog:\n  level: warn\nprocesses:\n", dir)
+	fmt.Fprintf(&y, "host:\n  id: 20\nserver:\n  listen: \"\"\nauth:\n  disabled: true\ncgroup: off\nstate_dir: %s/state\nlog:\n  level: warn\nprocesses:\n", dir)
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&y, "  - alias: p%d\n    id: %d\n    start_command: %q\n    start_wait: 0s\n", i, i, managed+" -mode listen")
 	}

@@ -20,7 +20,7 @@ func TestConcurrentListsAndGets(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&procs, "  - {alias: s%d, id: %d, start_command: \"sleep 1000\", start_wait: 0s}\n", i, i)
 	}
-	a, _ := runAgent(t, fmt.Sprintf("host: {id: 20}\nserver: {listen: \"127.0.0.1:0\"}\nauth: {disabled: true}\nstate_dir: %s\nprocesses:\n%s",
+	a, _ := runAgent(t, fmt.Sprintf("host: {id: 20}\nserver: {listen: \"127.0.0.1:0\"}\nauth: {disabled: true}\ncgroup: off\nstate_dir: %s\nprocesses:\n%s",
 		openTempDir(t), procs.String()))
 	ctx := context.Background()
 	check := func(p api.HostAgentProcess) error {

@@ -147,6 +147,7 @@ func TestStopNeverSignalsARecycledPid(t *testing.T) {
 server: {listen: "127.0.0.1:0", socket: %s, name: test-host}
 auth:
   users: [{name: ocp, password: secret, permissions: [HOST_MANAGER]}]
+cgroup: off
 state_dir: %s
 processes:
   - alias: p
@@ -184,7 +185,7 @@ func TestAgentSocket(t *testing.T) {
 	dir := openTempDir(t)
 	sock := filepath.Join(dir, "agent.sock")
 	cfg := func(state string) string {
-		return fmt.Sprintf("host: {id: 20}\nserver: {listen: \"\", socket: %s}\nstate_dir: %s\n", sock, filepath.Join(dir, state))
+		return fmt.Sprintf("host: {id: 20}\nserver: {listen: \"\", socket: %s}\ncgroup: off\nstate_dir: %s\n", sock, filepath.Join(dir, state))
 	}
 	parsed, err := config.Parse("agent.yaml", []byte(cfg("first")))
 	if err != nil {

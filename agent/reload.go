@@ -122,6 +122,7 @@ func (a *Agent) warnRestartOnly(cfg *config.Config) {
 	changed("server", !reflect.DeepEqual(old.Server, cfg.Server))
 	changed("auth", !reflect.DeepEqual(old.Auth, cfg.Auth))
 	changed("state_dir", old.StateDir != cfg.StateDir)
+	changed("cgroup", old.Cgroup != cfg.Cgroup)
 	changed("log", !reflect.DeepEqual(old.Log, cfg.Log))
 }
 

@@ -99,6 +99,7 @@ func (a *Agent) handler() (http.Handler, error) {
 		AgentUID:     uint32(os.Getuid()),
 		SocketGroup:  a.cfg.Server.SocketGroup,
 		SocketGID:    a.cfg.Server.SocketGID,
+		Containment:  a.containment,
 	}, a)
 }
 

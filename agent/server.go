@@ -3,6 +3,7 @@ package agent
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,6 +46,9 @@ type ServerConfig struct {
 	// MaxInflight bounds the stops, starts and restarts in progress (503
 	// beyond); 0 means 64.
 	MaxInflight int
+	// Containment is /healthz's "cgroup": how processes are contained
+	// ("cgroup v2 at ..." or "off: ..."); "" leaves the field out.
+	Containment string
 }
 
 // User is one set of HTTP Basic credentials the API accepts. Password is a
@@ -136,7 +140,7 @@ func (s *server) newRouter() *mux.Router {
 		for _, rt := range routes {
 			r.Handle(prefix+rt.path, s.apiRoute(prefix+rt.path, rt)).Methods(rt.method)
 		}
-		r.Handle(prefix+"/healthz", s.plainRoute(prefix+"/healthz", http.HandlerFunc(healthz))).Methods(http.MethodGet)
+		r.Handle(prefix+"/healthz", s.plainRoute(prefix+"/healthz", healthz(s.cfg.Containment))).Methods(http.MethodGet)
 		metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{ErrorLog: zap.NewStdLog(s.log)})
 		r.Handle(prefix+"/metrics", s.plainRoute(prefix+"/metrics", metrics)).Methods(http.MethodGet)
 	}
@@ -241,9 +245,18 @@ func (s *server) restart(ctx context.Context, p pathParams) (any, error) {
 }
 
 // healthz answers liveness probes; it needs nothing but a running server.
-func healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"status":"ok"}`))
+// It says how processes are contained, so that a probe can tell an agent
+// that fell back to process groups.
+func healthz(containment string) http.Handler {
+	body := []byte(`{"status":"ok"}`)
+	if containment != "" {
+		c, _ := json.Marshal(containment)
+		body = []byte(`{"status":"ok","cgroup":` + string(c) + `}`)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
 }
 
 func (s *server) notFound(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,13 @@ const DefaultListen = "127.0.0.1:62888"
 // DefaultStateDir is where the agent keeps its state when state_dir is absent.
 const DefaultStateDir = "/var/lib/ocp-agent"
 
+// Values of the cgroup key; anything else is a path.
+const (
+	CgroupAuto    = "auto"
+	CgroupOff     = "off"
+	DefaultCgroup = CgroupAuto
+)
+
 // DefaultStopSignal is a process's stop_signal when it has none.
 const DefaultStopSignal = syscall.SIGTERM
 
@@ -61,7 +68,11 @@ type Config struct {
 	Server Server
 	Auth   Auth
 	// StateDir is the absolute, cleaned directory of the agent's state.
-	StateDir  string
+	StateDir string
+	// Cgroup is the containment setting: CgroupAuto, CgroupOff, or the
+	// absolute, cleaned path of the cgroup under which every process gets
+	// its own (see procmgr/cgroup.Open).
+	Cgroup    string
 	Log       Log
 	Processes []Process
 	// Warnings are accepted but doubtful settings (a plain-text password,

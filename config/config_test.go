@@ -66,6 +66,7 @@ func TestParseExample(t *testing.T) {
 			Name: "ocp", Password: "change-me", Permissions: []string{"HOST_VIEWER", "HOST_MANAGER"}, Line: 12,
 		}}},
 		StateDir: "/var/lib/ocp-agent",
+		Cgroup:   config.CgroupAuto,
 		Log:      config.Log{Level: "info", File: "", Format: "console", MaxSizeMB: 100, MaxBackups: 5},
 		Processes: []config.Process{{
 			Alias:          "obstat2",
@@ -96,6 +97,7 @@ func TestParseDefaults(t *testing.T) {
 		Host:     config.Host{ID: 7},
 		Server:   config.Server{Listen: config.DefaultListen, Name: hostname(t)},
 		StateDir: config.DefaultStateDir,
+		Cgroup:   config.CgroupAuto,
 		Log:      config.Log{Level: "info", Format: "console", MaxSizeMB: 100, MaxBackups: 5},
 		Processes: []config.Process{{
 			Alias: "p", StartCommand: "/bin/true",
@@ -149,6 +151,7 @@ processes:
 			Name: "viewer", Password: hash, Permissions: []string{"HOST_VIEWER"}, Line: 6,
 		}}},
 		StateDir: "/srv/agent/state",
+		Cgroup:   config.CgroupAuto,
 		Log:      config.Log{Level: "debug", File: "agent.log", Format: "json", MaxSizeMB: 100, MaxBackups: 5},
 		Processes: []config.Process{{
 			Alias: "a.b-c_1", ID: 1, StartCommand: "sleep 100", PidFile: "/run/a.pid",

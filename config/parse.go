@@ -18,12 +18,13 @@ func (p *parser) config(root *yaml.Node) *Config {
 		p.errorf(0, "host.id", "required, but the config is empty")
 		return c
 	}
-	top := p.mapping(root, "", root.Line, "host", "server", "auth", "state_dir", "log", "processes")
+	top := p.mapping(root, "", root.Line, "host", "server", "auth", "state_dir", "cgroup", "log", "processes")
 	c.Host = p.host(top)
 	c.Server = p.server(top)
 	c.Auth = p.auth(top, c.Server.Listen)
 	p.transportWarnings(top, c)
 	c.StateDir = p.stateDir(top)
+	c.Cgroup = p.cgroup(top)
 	c.Log = p.log(top)
 	c.Processes = p.processes(top)
 	return c
@@ -181,6 +182,24 @@ func (p *parser) stateDir(top *mapping) string {
 		return DefaultStateDir
 	}
 	if !p.check(top, "state_dir", absPath(v)) {
+		return v
+	}
+	return filepath.Clean(v)
+}
+
+// cgroup reads the containment setting: auto, off, or an absolute path
+// (whether the path is below a writable cgroup2 mount is decided when the
+// agent opens it, on the host where it runs).
+func (p *parser) cgroup(top *mapping) string {
+	v, ok := p.str(top, "cgroup")
+	if !ok {
+		return DefaultCgroup
+	}
+	if v == CgroupAuto || v == CgroupOff {
+		return v
+	}
+	if err := absPath(v); err != nil {
+		p.errorf(top.vals["cgroup"].Line, top.key("cgroup"), "want auto, off or an absolute path under a cgroup2 mount, got %q", short(v))
 		return v
 	}
 	return filepath.Clean(v)

@@ -46,7 +46,7 @@ var ruleCases = []struct {
 	{"second document", hostOnly + "---\nhost:\n  id: 2\n", 3, "", "second YAML document"},
 	{"alias", "host: &h\n  id: 1\nlog: *h\n", 3, "log", "aliases"},
 	{"non-scalar key", hostOnly + "? [a]\n: b\n", 3, "", "keys must be plain words"},
-	{"unknown top-level key", hostOnly + "hosts: 1\n", 3, "hosts", `unknown key; valid keys here are host, server, auth, state_dir, log, processes`},
+	{"unknown top-level key", hostOnly + "hosts: 1\n", 3, "hosts", `unknown key; valid keys here are host, server, auth, state_dir, cgroup, log, processes`},
 	{"unknown nested key", "host:\n  id: 1\n  name: x\n", 3, "host.name", "unknown key"},
 	{"unknown process key", proc("stop_timout: 10s"), 6, "processes[0].stop_timout", "unknown key"},
 	{"unknown key with odd characters", hostOnly + "\"a b\": 1\n", 3, `"a b"`, "unknown key"},
@@ -109,6 +109,10 @@ var ruleCases = []struct {
 	// state_dir and log.
 	{"state_dir relative", hostOnly + "state_dir: var/lib\n", 3, "state_dir", "want an absolute path"},
 	{"state_dir empty", hostOnly + "state_dir: \"\"\n", 3, "state_dir", "want an absolute path"},
+	{"cgroup relative", hostOnly + "cgroup: sys/fs/cgroup\n", 3, "cgroup", "want auto, off or an absolute path"},
+	{"cgroup empty", hostOnly + "cgroup: \"\"\n", 3, "cgroup", "want auto, off or an absolute path"},
+	{"cgroup unknown word", hostOnly + "cgroup: on\n", 3, "cgroup", `got "on"`},
+	{"cgroup a list", hostOnly + "cgroup: [auto]\n", 3, "cgroup", ""},
 	{"log level unknown", hostOnly + "log:\n  level: verbose\n", 4, "log.level", `want one of debug, info, warn, error, got "verbose"`},
 	{"log file with NUL", hostOnly + "log:\n  file: \"a\\0b\"\n", 4, "log.file", "NUL"},
 
@@ -224,6 +228,9 @@ var acceptCases = []struct {
 		func(c *config.Config) bool {
 			return c.Server.Listen == config.DefaultListen && c.StateDir == config.DefaultStateDir && c.Log.Level == "info" && len(c.Processes) == 0
 		}},
+	{"cgroup default auto", hostOnly, func(c *config.Config) bool { return c.Cgroup == config.CgroupAuto }},
+	{"cgroup off", hostOnly + "cgroup: off\n", func(c *config.Config) bool { return c.Cgroup == config.CgroupOff }},
+	{"cgroup path cleaned", hostOnly + "cgroup: /sys/fs/cgroup/./agents/\n", func(c *config.Config) bool { return c.Cgroup == "/sys/fs/cgroup/agents" }},
 	{"empty processes list", hostOnly + "processes: []\n", func(c *config.Config) bool { return len(c.Processes) == 0 }},
 	{"listen empty disables", hostOnly + "server: {listen: \"\"}\n", func(c *config.Config) bool { return c.Server.Listen == "" }},
 	{"listen port zero", hostOnly + "server: {listen: \"127.0.0.1:0\"}\n", func(c *config.Config) bool { return c.Server.Listen == "127.0.0.1:0" }},

@@ -26,12 +26,52 @@ func (p *proc) adoptRecorded() *instance {
 		return nil
 	}
 	in, err := adopt(p.m.ctx, p.m.fs, r.PID, r.StartTicks, r.Group)
+	if err != nil && r.Group {
+		if in = p.adoptGroup(r.PID, r.StartTicks); in != nil {
+			p.log.Info("recorded instance is gone, but members of its process group remain; following them",
+				zap.Int("pgid", r.PID), zap.Int("pid", in.pid))
+			return in
+		}
+	}
 	if err != nil {
 		p.log.Info("recorded instance is gone", zap.Int("pid", r.PID), zap.Error(err))
 		p.forgetIdentity()
 		return nil
 	}
 	p.log.Info("adopted the recorded instance", zap.Int("pid", in.pid))
+	return in
+}
+
+// adoptGroup follows what is left of a recorded process group whose
+// leader (the process the agent started, in a session of its own) is gone:
+// an agent killed in the middle of a stop whose leader died on the stop
+// signal while a member ignores it. The members still carry the session
+// and group ids of the leader, ids that no other process can get while
+// they live, and started no earlier than it. The oldest is the instance's
+// pid; signals go to every live member, and the instance is gone once
+// none is left.
+func (p *proc) adoptGroup(pgid int, ticks uint64) *instance {
+	stats, err := p.m.fs.AllStats()
+	if err != nil {
+		return nil
+	}
+	var best *procfs.Stat
+	for i, st := range stats {
+		if st.PGRP != pgid || st.Session != pgid || st.State == 'Z' || st.StartTicks < ticks {
+			continue
+		}
+		if best == nil || st.StartTicks < best.StartTicks {
+			best = &stats[i]
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	in, err := adopt(p.m.ctx, p.m.fs, best.PID, best.StartTicks, false)
+	if err != nil {
+		return nil
+	}
+	in.group, in.pgid = true, pgid
 	return in
 }
 
@@ -159,7 +199,11 @@ func (p *proc) fromPidFile(from launchID) (*instance, error) {
 	if started := time.Now().Add(-elapsed(st.StartTicks)); started.After(written.Add(2 * time.Second)) {
 		return nil, fmt.Errorf("pid file %s names pid %d, which started after the file was written (a stale pid file)", path, pid)
 	}
-	if from.pid != 0 {
+	if from.pid != 0 && p.cg != nil {
+		if err := p.inCgroup(pid); err != nil {
+			return nil, fmt.Errorf("pid file %s names pid %d, %w", path, pid, err)
+		}
+	} else if from.pid != 0 {
 		if err := descends(p.m.fs, st, from); err != nil {
 			return nil, fmt.Errorf("pid file %s names pid %d, %w", path, pid, err)
 		}
@@ -215,8 +259,8 @@ func (p *proc) mayAdopt(pid, uid int) (procfs.Stat, error) {
 //     its parents exited: a daemon's server is such an orphan, or the
 //     child of one (a monitor process). An orphan goes to the nearest
 //     living ancestor that is a child subreaper, else to init: for the
-//     launcher's descendants, that is one of the agent's ancestors (the
-//     agent itself is no subreaper, and its children are launchers).
+//     launcher's descendants, that is the agent itself (a subreaper when
+//     it runs without cgroups) or one of its ancestors.
 //
 // A process of the same user started after the launch, setsid'd and
 // orphaned by some other program of that user, passes too: that user could
@@ -254,6 +298,9 @@ func descends(fs procfs.FS, st procfs.Stat, from launchID) error {
 // included: where an orphaned descendant of a launcher may be reparented.
 func agentAncestors(fs procfs.FS) map[int]bool {
 	out := map[int]bool{1: true}
+	if isSubreaper() {
+		out[os.Getpid()] = true
+	}
 	pid := os.Getppid()
 	for depth := 0; depth < 64 && pid > 1 && !out[pid]; depth++ {
 		out[pid] = true

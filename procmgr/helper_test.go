@@ -122,11 +122,66 @@ func helperMain(mode string, args []string) {
 		os.WriteFile(args[0]+".tmp", []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 		os.Rename(args[0]+".tmp", args[0])
 		select {}
+	case "escape-setsid":
+		// Stays up with a child in a session of its own that listens
+		// (its port in args[0]): the child leaves the process group.
+		startHelper(true, "listen-one", args[0])
+		select {}
+	case "escape-double-fork":
+		// Stays up; its child starts a listener in a session of its own
+		// and exits, so the listener leaves the group and the parent
+		// chain too.
+		runHelper("daemonize-listen", args[0])
+		select {}
+	case "daemonize-listen":
+		startHelper(true, "listen-one", args[0])
+		os.Exit(0)
+	case "escape-ignore-term":
+		// Stays up with a child in its own session that ignores SIGTERM
+		// and listens.
+		startHelper(true, "listen-ignore-term", args[0])
+		select {}
+	case "listen-ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		helperMain("listen-one", args)
+	case "double-fork-sleep":
+		// Its child starts a sleeper in a session of its own, writes the
+		// sleeper's pid to args[0] and exits; then it sleeps too.
+		runHelper("fork-sleeper", args[0])
+		select {}
+	case "fork-sleeper":
+		c := exec.Command("sleep", "1000")
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := c.Start(); err != nil {
+			os.Exit(1)
+		}
+		os.WriteFile(args[0]+".tmp", []byte(strconv.Itoa(c.Process.Pid)), 0o644)
+		os.Rename(args[0]+".tmp", args[0])
+		os.Exit(0)
 	default:
 		if healthHelper(mode, args) {
 			return
 		}
 		fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 		os.Exit(2)
+	}
+}
+
+// startHelper starts this binary as helper mode in the background (in a
+// session of its own when setsid), or exits 1.
+func startHelper(setsid bool, mode string, args ...string) {
+	exe, _ := os.Executable()
+	child := exec.Command(exe, append([]string{"helper", mode}, args...)...)
+	child.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
+	if err := child.Start(); err != nil {
+		os.Exit(1)
+	}
+}
+
+// runHelper runs this binary as helper mode and waits for it, or exits 1.
+func runHelper(mode string, args ...string) {
+	exe, _ := os.Executable()
+	if err := exec.Command(exe, append([]string{"helper", mode}, args...)...).Run(); err != nil {
+		os.Exit(1)
 	}
 }

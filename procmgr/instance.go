@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 )
 
@@ -24,9 +25,17 @@ type instance struct {
 	// group: the instance leads its own session and process group, because
 	// the agent started it; signals go to the whole group.
 	group bool
+	// pgid is the process group signalled when it differs from pid: the
+	// group of a recorded instance whose leader is gone while members
+	// remain (adoptGroup). Signals then go member by member.
+	pgid int
 	// child: this agent process forked it, so its exit status is known.
 	child bool
 	pidfd *os.File
+	// cg, when set, is the cgroup that holds the instance and everything
+	// it spawned: SIGKILL goes to all of it and the instance is gone once
+	// it is empty. The proc owns it (it outlives instances).
+	cg *cgroup.Cgroup
 
 	started   time.Time // monotonic: how long it ran decides the back-off
 	outPath   string    // its output file and where this run's output starts
@@ -51,10 +60,15 @@ func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
 	}
 	pidfd := -1
 	cmd.SysProcAttr.PidFD = &pidfd
-	if err := cmd.Start(); err != nil {
+	pid, err := forkRegistered(func() (int, error) {
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		return cmd.Process.Pid, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	pid := cmd.Process.Pid
 	in := &instance{pid: pid, group: true, child: true, started: time.Now(), exited: make(chan struct{}), status: -1}
 	// Until it is reaped, the child holds its pid: the start time read
 	// now is its own, even if it has already exited.
@@ -71,6 +85,7 @@ func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
 	if pidfd < 0 {
 		go func() {
 			in.status = waitStatus(cmd.Wait())
+			unregister(pid)
 			close(in.exited)
 		}()
 		return in, nil
@@ -83,6 +98,7 @@ func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
 		// holds the pid until then, so it cannot be anybody else.
 		_ = waitExit(context.Background(), in.pidfd)
 		in.status = reap(pid)
+		unregister(pid)
 		close(in.exited)
 	}()
 	return in, nil
@@ -183,14 +199,18 @@ func (in *instance) signal(fs procfs.FS, sig syscall.Signal) error {
 		}
 		return pidfdSignal(in.pidfd, sig)
 	}
-	if !in.hasExited() {
+	pgid := in.pid
+	if in.pgid != 0 {
+		pgid = in.pgid
+	}
+	if pgid == in.pid && !in.hasExited() {
 		// The leader has not been reaped, so pid still names its group.
 		// (An adopted leader could be reaped by init between this check and
 		// the kill; its pid would then have to be reused as a group id at
 		// once, after a whole turn of pid_max.)
 		return killGroup(in.pid, sig)
 	}
-	members, err := liveMembers(fs, in.pid)
+	members, err := liveMembers(fs, pgid)
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
@@ -202,22 +222,53 @@ func (in *instance) signal(fs procfs.FS, sig syscall.Signal) error {
 	return errors.Join(errs...)
 }
 
-// waitGone returns once the instance has exited and, for a group, no live
-// member of its process group remains, or when ctx is done.
+// kill SIGKILLs the instance: its whole cgroup (new forks included) when
+// it has one, and its process group (or itself) as signal does, for the
+// members an adoption could not move into the cgroup.
+func (in *instance) kill(fs procfs.FS) error {
+	var errs []error
+	if in.cg != nil {
+		errs = append(errs, in.cg.Kill())
+	}
+	errs = append(errs, in.signal(fs, syscall.SIGKILL))
+	return errors.Join(errs...)
+}
+
+// waitGone returns once the instance has exited (and, if a child, was
+// reaped) and then, with a cgroup, the cgroup is empty; without one, once
+// no live member of its process group remains (for a group). It returns
+// ctx's error when ctx is done first.
 func (in *instance) waitGone(ctx context.Context, fs procfs.FS) error {
 	select {
 	case <-in.exited:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if in.cg != nil {
+		empty, err := in.cg.Empty()
+		if err != nil {
+			return pollEmpty(ctx, in.cg)
+		}
+		select {
+		case <-empty:
+		case <-ctx.Done():
+		}
+		// Closing the cgroup (the manager shutting down) closes empty
+		// too: that is not the process going.
+		return ctx.Err()
+	}
 	if !in.group {
 		return nil
 	}
+	pgid := in.pid
+	if in.pgid != 0 {
+		pgid = in.pgid
+	}
 	for {
-		if groupEmpty(in.pid) {
+		if groupEmpty(pgid) {
 			return nil // no scan of /proc needed: nobody at all is left
 		}
-		members, err := liveMembers(fs, in.pid)
+		members, err := liveMembers(fs, pgid)
 		if err != nil {
 			return err
 		}
@@ -232,6 +283,23 @@ func (in *instance) waitGone(ctx context.Context, fs procfs.FS) error {
 			}
 		}
 		// Members may have forked while we waited: look again.
+	}
+}
+
+// pollEmpty is waitGone's wait for an empty cgroup when it cannot be
+// watched (no inotify instance left): cgroup.events is read every 100 ms.
+func pollEmpty(ctx context.Context, cg *cgroup.Cgroup) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if pop, err := cg.Populated(); err != nil || !pop {
+			return ctx.Err()
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
@@ -48,6 +49,12 @@ type Options struct {
 	// KillWait bounds the wait for a process after SIGKILL; zero is
 	// KillWait (the constant).
 	KillWait time.Duration
+	// Cgroups, when set, contains each process in a cgroup of its own
+	// named after its alias (see docs/containment.md); nil is the
+	// fallback: process groups, with the agent a child subreaper. The
+	// caller opens and closes it; the Manager removes the empty cgroups
+	// of aliases it does not manage.
+	Cgroups *cgroup.Hierarchy
 }
 
 // ErrUnknownProcess is returned for an alias the manager does not manage.
@@ -69,6 +76,7 @@ type Manager struct {
 	onStop        func(alias string, took time.Duration, err error)
 	backoff       Backoff
 	killWait      time.Duration
+	cgroups       *cgroup.Hierarchy // nil: no containment (Options.Cgroups)
 
 	// mu guards procs and order, which change only on Update (a reload);
 	// request paths take the read lock just long enough to find a proc.
@@ -110,8 +118,16 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 		ctx: ctx, cancel: cancel, store: opts.Store, fs: opts.FS,
 		outputMaxSize: opts.OutputMaxSize, outputBackups: opts.OutputBackups,
 		bootID: bootID, log: opts.Logger, onStop: opts.OnStop, backoff: opts.Backoff.orDefault(),
-		killWait: opts.KillWait,
-		procs:    make(map[string]*proc, len(specs)),
+		killWait: opts.KillWait, cgroups: opts.Cgroups,
+		procs: make(map[string]*proc, len(specs)),
+	}
+	if m.cgroups == nil {
+		// Without cgroups, double-forked descendants of the processes
+		// come back to the agent instead of init, so that they stay in
+		// sight while it lives.
+		if err := becomeSubreaper(m.log); err != nil {
+			m.log.Warn("cannot become a child subreaper", zap.Error(err))
+		}
 	}
 	if err := m.holdDirs(opts); err != nil {
 		cancel()
@@ -134,6 +150,7 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 		}
 		loaded = append(loaded, p)
 	}
+	m.removeStaleCgroups(seen)
 	for _, p := range loaded {
 		m.launch(p)
 	}
@@ -180,13 +197,21 @@ func (m *Manager) load(spec Spec) (*proc, error) {
 	}
 	p.rec = rec
 	// The instance is the recorded one, else the child of a start that was
-	// never recorded, else one found through pid_file or match.
+	// never recorded, else what runs in the alias's cgroup (the identity
+	// that survives a lost state_dir), else one found through pid_file or
+	// match.
+	p.openCgroup()
 	var in *instance
 	if rec.PID != 0 {
 		in = p.adoptRecorded()
 	}
 	if in == nil && rec.Launch != "" {
 		in = p.fromLaunch(rec.Launch)
+	}
+	if in == nil {
+		if in = p.fromCgroup(); in != nil {
+			p.log.Info("adopted the processes of its cgroup", zap.Int("pid", in.pid), zap.String("cgroup", p.cg.Dir()))
+		}
 	}
 	p.rec.Launch = ""
 	// No restart is scheduled yet in this agent's life: boot starts what
@@ -198,6 +223,7 @@ func (m *Manager) load(spec Spec) (*proc, error) {
 		}
 	}
 	if in != nil {
+		p.contain(in)
 		p.inst = in
 		p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, m.bootID, in.group
 	}

@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/ocp-agent/ocp-agent/internal/freezer"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
@@ -32,15 +34,27 @@ type harness struct {
 	outputMaxSize int64
 	backoff       Backoff
 	killWait      time.Duration
-	log           *zap.Logger // nil: the test's log
+	log           *zap.Logger       // nil: the test's log
+	cgroups       *cgroup.Hierarchy // nil: no containment (the default of these tests)
 	m             *Manager
 }
 
 func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, store: state.NewMemory(), outDir: t.TempDir()}
+	if os.Getenv(cgroupTestsEnv) != "" {
+		// Made before h.cleanup is registered, so that the managers are
+		// closed before the hierarchy is removed.
+		h.cgroups = cgrouptest.Hierarchy(t)
+	}
 	t.Cleanup(h.cleanup)
 	return h
 }
+
+// cgroupTestsEnv, when set, runs every harness's managers with cgroups
+// (under a temporary root), so that the whole suite runs in both modes;
+// by default they run without (process groups and the subreaper), and the
+// tests of containment_test.go make their own cgroup harnesses.
+const cgroupTestsEnv = "OCP_AGENT_TEST_CGROUPS"
 
 // open starts a manager (an agent lifetime) on the harness's store.
 func (h *harness) open(specs ...Spec) *Manager {
@@ -53,7 +67,7 @@ func (h *harness) open(specs ...Spec) *Manager {
 		log = zaptest.NewLogger(h.t)
 	}
 	m, err := New(Options{Store: h.store, OutputDir: h.outDir, PidDir: filepath.Join(h.outDir, "run"),
-		OutputMaxSize: h.outputMaxSize, Backoff: h.backoff, KillWait: h.killWait, Logger: log}, specs)
+		OutputMaxSize: h.outputMaxSize, Backoff: h.backoff, KillWait: h.killWait, Logger: log, Cgroups: h.cgroups}, specs)
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}

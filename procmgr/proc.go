@@ -8,11 +8,11 @@ import (
 	"os/exec"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
 
@@ -77,10 +77,11 @@ type proc struct {
 	// Owned by run.
 	rec        state.Record
 	inst       *instance
+	cg         *cgroup.Cgroup // the alias's cgroup, once it exists (with Manager.cgroups only)
 	phase      phase
 	timer      *time.Timer
 	drain      chan error // result of inst.waitGone, while a stop waits for it
-	daemonized bool       // the started pid exited 0 and pid_file should name the real one
+	daemonized bool       // the started pid exited 0; pid_file, or the cgroup, names the real one
 	// startWaiters wait for the start in progress (or the next one, when
 	// none is); stopWaiters for the stop in progress or the one that
 	// follows the start in progress. afterStop wait for a start that
@@ -252,8 +253,17 @@ func (p *proc) superseded(w waiter) result {
 // beginStart adopts an instance found through pid_file or match, or
 // starts a new one.
 func (p *proc) beginStart() {
+	if in := p.fromCgroup(); in != nil {
+		// Something runs in the alias's cgroup: that is the process.
+		p.log.Info("adopted the processes of its cgroup", zap.Int("pid", in.pid))
+		p.setRunning(in)
+		p.startChecks(0)
+		p.settled()
+		return
+	}
 	if in := p.findExisting(); in != nil {
 		p.log.Info("adopted a running instance", zap.Int("pid", in.pid))
+		p.contain(in)
 		p.setRunning(in)
 		p.startChecks(0)
 		p.settled()
@@ -320,6 +330,17 @@ func (p *proc) spawn() (*instance, error) {
 	defer out.Close() // the child holds its own copy
 	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Dir: dir, Stdout: out, Stderr: out}
 	cmd.SysProcAttr = sysProcAttr(who.cred)
+	var cg *cgroup.Cgroup
+	if p.m.cgroups != nil {
+		// The child is cloned straight into the cgroup, so that nothing it
+		// does before or after its exec runs outside it.
+		if cg, err = p.startCgroup(); err != nil {
+			return nil, err
+		}
+		// Resource limits of the spec (memory_max, ...) belong here,
+		// between the cgroup's creation and the fork.
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cg.FD()
+	}
 	var report, reportW *os.File
 	if p.spec.Umask != nil || len(p.spec.Limits) > 0 {
 		if report, reportW, err = viaExecHelper(cmd, p.spec.Umask, p.spec.Limits); err != nil {
@@ -342,6 +363,7 @@ func (p *proc) spawn() (*instance, error) {
 		}
 	}
 	in.outPath, in.outOffset = out.Name(), off
+	in.cg = cg
 	return in, nil
 }
 
@@ -428,7 +450,7 @@ func (p *proc) onTimer() {
 	case phaseStopping:
 		p.phase = phaseKilling
 		p.log.Warn("still alive after the grace; sending SIGKILL", zap.Int("pid", p.inst.pid))
-		if err := p.inst.signal(p.m.fs, syscall.SIGKILL); err != nil {
+		if err := p.inst.kill(p.m.fs); err != nil {
 			p.log.Warn("SIGKILL", zap.Error(err))
 		}
 		p.arm(p.m.killWait)
@@ -448,15 +470,30 @@ func (p *proc) onStartWait() {
 	if p.daemonized {
 		launcher := launchID{pid: p.inst.pid, ticks: p.inst.ticks}
 		p.inst.release()
-		in, err := p.fromPidFile(launcher)
+		var in *instance
+		err := errors.New("its launcher exited 0 and left no process running")
+		if p.spec.PidFile != "" {
+			in, err = p.fromPidFile(launcher)
+			if err != nil {
+				p.log.Warn("not following the pid file", zap.Error(err))
+			}
+		}
+		if err != nil {
+			// A program that daemonizes without pid_file (or whose pid
+			// file is wrong): the process its launcher left in the cgroup.
+			if in = p.successor(); in != nil {
+				p.log.Info("following the process the launcher left in the cgroup", zap.Int("pid", in.pid))
+				err = nil
+			}
+		}
 		p.daemonized = false
 		if err != nil {
-			p.log.Warn("not following the pid file", zap.Error(err))
 			p.inst = nil
 			p.clearIdentity(0)
 			p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: 0, Cause: err})
 			return
 		}
+		p.contain(in)
 		p.setRunning(in)
 		p.settledOrAwaitHealthy()
 		return
@@ -485,18 +522,31 @@ func (p *proc) onExit() {
 	p.healthWait = false
 	p.stopChecks()
 	if p.phase == phaseStarting {
-		if in.status == 0 && p.spec.PidFile != "" && !awaitedHealth {
+		if in.status == 0 && (p.spec.PidFile != "" || p.populated()) && !awaitedHealth {
 			// A program that daemonizes: its launcher is done, the real
-			// process is named in pid_file once start_wait is over.
+			// process is named in pid_file (or is the one left in the
+			// cgroup) once start_wait is over.
 			p.daemonized = true
 			return
 		}
+		p.clearCgroup()
 		p.inst = nil
 		in.release()
 		p.forget(in.status)
 		p.removePidFile()
 		p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: in.status, Ran: time.Since(in.started),
 			Output: tailOutput(in.outPath, in.outOffset, 10)})
+		return
+	}
+	if next := p.successor(); next != nil {
+		// "Running" means the cgroup is populated: the main process
+		// exited (a shell wrapper killed alone, a launcher) but its
+		// cgroup still holds the program, which is followed.
+		p.log.Warn("main process exited; following the oldest process left in the cgroup",
+			zap.Int("pid", in.pid), zap.Int("status", in.status), zap.Int("newPid", next.pid))
+		in.release()
+		p.setRunning(next)
+		p.startChecks(0)
 		return
 	}
 	p.lastRun = time.Since(in.started)
@@ -708,4 +758,17 @@ func (p *proc) shutdown() {
 	if p.inst != nil {
 		p.inst.release()
 	}
+	if p.cg != nil {
+		p.cg.Close()
+	}
+}
+
+// populated reports whether the alias's cgroup has a live process; false
+// without cgroups.
+func (p *proc) populated() bool {
+	if p.cg == nil {
+		return false
+	}
+	pop, err := p.cg.Populated()
+	return err == nil && pop
 }

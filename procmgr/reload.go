@@ -91,8 +91,9 @@ func (m *Manager) Update(specs []Spec) (Changes, error) {
 	return ch, errors.Join(errs...)
 }
 
-// remove stops p, ends its owner and forgets its record. A process that
-// survives SIGKILL stays managed, so that it is not lost from sight.
+// remove stops p, ends its owner, forgets its record and removes its
+// cgroup, which the stop left empty. A process that survives SIGKILL stays
+// managed (cgroup included), so that it is not lost from sight.
 func (m *Manager) remove(p *proc) error {
 	alias := p.spec.Alias
 	if _, err := m.request(context.Background(), p, request{op: opStop}); err != nil {
@@ -104,6 +105,9 @@ func (m *Manager) remove(p *proc) error {
 	m.mu.Unlock()
 	p.cancel()
 	<-p.done
+	if m.cgroups != nil {
+		m.removeCgroup(alias) // a populated one (a start raced the removal) is left and logged
+	}
 	if err := m.store.Delete(alias); err != nil {
 		return fmt.Errorf("remove %s: %w", alias, err)
 	}

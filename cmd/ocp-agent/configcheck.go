@@ -8,6 +8,7 @@ import (
 
 	"github.com/ocp-agent/ocp-agent/config"
 	"github.com/ocp-agent/ocp-agent/internal/safedir"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 )
 
 // newConfigCmd is `ocp-agent config`, whose one subcommand is check.
@@ -42,9 +43,14 @@ exit status 2.`,
 		if err := safedir.Check(cfg.StateDir); err != nil {
 			return fmt.Errorf("%s: state_dir: %w; the agent would not start", cfg.File, err)
 		}
+		containment, err := cgroup.Preview(cfg.Cgroup)
+		if err != nil {
+			return &exitError{exitConfig, fmt.Errorf("%s: cgroup: %w; the agent would not start", cfg.File, err)}
+		}
 		findings, notes := checkFindings(cfg)
 		if *asJSON {
 			r := checkSummary(cfg)
+			r.Containment = containment
 			r.Notes = append(r.Notes, notes...)
 			for _, f := range findings {
 				r.Findings = append(r.Findings, f.Error())
@@ -54,6 +60,9 @@ exit status 2.`,
 			}
 		} else {
 			printCheck(cmd.OutOrStdout(), cfg, findings, notes)
+			if len(findings) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "containment: %s\n", containment)
+			}
 		}
 		if len(findings) > 0 {
 			return &exitError{exitConfig, fmt.Errorf("%s: %d problem(s) would fail a start", cfg.File, len(findings))}
@@ -66,13 +75,16 @@ exit status 2.`,
 
 // checkResult is what `config check --json` prints.
 type checkResult struct {
-	File      string         `json:"file"`
-	HostID    int64          `json:"hostId"`
-	Listen    string         `json:"listen"`
-	Socket    string         `json:"socket"`
-	StateDir  string         `json:"stateDir"`
-	Processes []checkProcess `json:"processes"`
-	Warnings  []string       `json:"warnings"`
+	File     string `json:"file"`
+	HostID   int64  `json:"hostId"`
+	Listen   string `json:"listen"`
+	Socket   string `json:"socket"`
+	StateDir string `json:"stateDir"`
+	// Containment is how the agent would contain its processes: "cgroup
+	// v2 at ..." or "off: ... (reason)".
+	Containment string         `json:"containment"`
+	Processes   []checkProcess `json:"processes"`
+	Warnings    []string       `json:"warnings"`
 	// Findings would fail a start (exit status 2); Notes say what could
 	// not be checked.
 	Findings []string `json:"findings"`

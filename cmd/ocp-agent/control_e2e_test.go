@@ -233,7 +233,7 @@ func TestCLIErrorTexts(t *testing.T) {
 	dir := t.TempDir()
 	config := func(listen string) string {
 		p := filepath.Join(dir, strings.ReplaceAll(listen, ":", "_")+".yaml")
-		writeConfig(t, p, fmt.Sprintf("host:\n  id: 20\nserver:\n  listen: %q\nauth:\n  users:\n    - name: ocp\n      password: secret\n      permissions: [HOST_MANAGER]\nstate_dir: %s\n", listen, dir))
+		writeConfig(t, p, fmt.Sprintf("host:\n  id: 20\nserver:\n  listen: %q\nauth:\n  users:\n    - name: ocp\n      password: secret\n      permissions: [HOST_MANAGER]\ncgroup: off\nstate_dir: %s\n", listen, dir))
 		return p
 	}
 	refused := fmt.Sprintf("%s:%d", testIP, freePort(t))
@@ -278,7 +278,7 @@ func TestCLISocketPermission(t *testing.T) {
 	}
 	e := newEnv(t, "")
 	cfgPath := filepath.Join(dir, "config.yaml")
-	writeConfig(t, cfgPath, fmt.Sprintf("host:\n  id: 20\nserver:\n  listen: \"\"\n  socket: %s\nstate_dir: %s\n", sock, e.stateDir))
+	writeConfig(t, cfgPath, fmt.Sprintf("host:\n  id: 20\nserver:\n  listen: \"\"\n  socket: %s\ncgroup: off\nstate_dir: %s\n", sock, e.stateDir))
 	os.Chmod(cfgPath, 0o644)
 	launchAs(t, nil, cfgPath, "", sock)
 

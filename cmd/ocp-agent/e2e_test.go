@@ -20,6 +20,7 @@ import (
 	"github.com/ocp-agent/ocp-agent/agent/client"
 	"github.com/ocp-agent/ocp-agent/internal/freezer"
 	"github.com/ocp-agent/ocp-agent/procmgr"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
@@ -81,6 +82,7 @@ type testEnv struct {
 	t        *testing.T
 	dir      string
 	stateDir string
+	cgroup   string // the config's cgroup: a temporary root of the test's own, else off
 	listen   string
 	cfgPath  string
 	env      []string   // added to the agent's environment
@@ -92,6 +94,11 @@ func newEnv(t *testing.T, processes string) *testEnv {
 	e.stateDir = filepath.Join(e.dir, "state")
 	e.listen = fmt.Sprintf("%s:%d", testIP, freePort(t))
 	e.cfgPath = filepath.Join(e.dir, "config.yaml")
+	// Registered before the agents' cleanups, so it runs after them: the
+	// cgroups are removed once no agent uses them.
+	if e.cgroup, _ = cgrouptest.Root(t); e.cgroup == "" {
+		e.cgroup = "off"
+	}
 	cfg := fmt.Sprintf(`host:
   id: 20
 server:
@@ -103,10 +110,11 @@ auth:
       password: secret
       permissions: [HOST_VIEWER, HOST_MANAGER]
 state_dir: %s
+cgroup: %s
 log:
   level: debug
 processes:
-%s`, e.listen, e.stateDir, processes)
+%s`, e.listen, e.stateDir, e.cgroup, processes)
 	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func TestLogsFollowsRotation(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
 	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte("host:\n  id: 20\nauth: {disabled: true}\nstate_dir: "+dir+"/state\nprocesses:\n  - alias: app\n    start_command: sleep 1\n    log_file_pattern: "+log+"*\n"), 0o600)
+	os.WriteFile(cfg, []byte("host:\n  id: 20\nauth: {disabled: true}\ncgroup: off\nstate_dir: "+dir+"/state\nprocesses:\n  - alias: app\n    start_command: sleep 1\n    log_file_pattern: "+log+"*\n"), 0o600)
 	write(t, log, "one\ntwo\n", os.O_CREATE|os.O_WRONLY)
 
 	cmd := exec.Command(filepath.Join(binDir, "ocp-agent"), "logs", "app", "-n", "1", "-f", "--config", cfg)

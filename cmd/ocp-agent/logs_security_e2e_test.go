@@ -53,6 +53,7 @@ func TestLogsFollowsNoLink(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	writeConfig(t, cfg, fmt.Sprintf(`host:
   id: 20
+cgroup: off
 state_dir: %s
 processes:
   - alias: app
@@ -95,7 +96,7 @@ func TestLogsOfTheAgent(t *testing.T) {
 	dir := t.TempDir()
 	logFile := filepath.Join(dir, "agent.log")
 	write(t, logFile, "first\nsecond\n", os.O_CREATE|os.O_WRONLY)
-	base := fmt.Sprintf("host:\n  id: 20\nstate_dir: %s\n", dir)
+	base := fmt.Sprintf("host:\n  id: 20\ncgroup: off\nstate_dir: %s\n", dir)
 	withFile := filepath.Join(dir, "file.yaml")
 	writeConfig(t, withFile, base+"log:\n  file: "+logFile+"\n")
 	onStderr := filepath.Join(dir, "stderr.yaml")

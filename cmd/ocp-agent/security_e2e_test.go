@@ -115,6 +115,7 @@ auth:
     - name: ocp
       password_file: %s
       permissions: [HOST_MANAGER]
+cgroup: off
 state_dir: %s
 processes:
 %s  - alias: as-root
@@ -192,7 +193,7 @@ func TestSocketHeldByAnotherAgent(t *testing.T) {
 	sock := filepath.Join(dir, "agent.sock")
 	config := func(name string) string {
 		path := filepath.Join(dir, name+".yaml")
-		text := fmt.Sprintf("host: {id: 20}\nserver: {listen: \"\", socket: %s}\nstate_dir: %s\n", sock, filepath.Join(dir, name))
+		text := fmt.Sprintf("host: {id: 20}\nserver: {listen: \"\", socket: %s}\ncgroup: off\nstate_dir: %s\n", sock, filepath.Join(dir, name))
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}

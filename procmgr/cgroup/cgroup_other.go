@@ -14,3 +14,9 @@ func Open(setting string) (*Hierarchy, string, error) {
 	}
 	return nil, "off: no cgroups on this system", nil
 }
+
+// Preview says what Open would choose: off, outside Linux.
+func Preview(setting string) (string, error) {
+	_, desc, err := Open(setting)
+	return desc, err
+}

@@ -165,14 +165,23 @@ func (h *Hierarchy) noController(c string) error {
 		ErrNoController, limitKey[c], c, h.root)
 }
 
-// Create makes (or reuses, when empty) the cgroup of alias and opens it.
-// A populated one is ErrPopulated: adopt it through Lookup instead.
+// Create makes the cgroup of alias afresh and opens it. An empty one left
+// from before is removed and made again: once a cgroup has been killed
+// through cgroup.kill, this kernel SIGKILLs every child later cloned into
+// it with CLONE_INTO_CGROUP (the kill sequence the fork compares is read
+// from the parent's cgroup, not the target's), so a start after a stop
+// that needed SIGKILL would die at once. When it cannot be removed (a
+// child cgroup made by someone else), it is reused. A populated one is
+// ErrPopulated: adopt it through Lookup instead.
 func (h *Hierarchy) Create(alias string) (*Cgroup, error) {
 	name, err := DirName(alias)
 	if err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(h.root, name)
+	if pop, err := readPopulated(dir); err == nil && !pop {
+		_ = unix.Rmdir(dir)
+	}
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("cgroup of %s: %w", alias, err)
 	}
@@ -259,4 +268,22 @@ func writeFile(path, v string) error {
 func readFields(path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	return strings.Fields(string(b)), err
+}
+
+// Preview says what Open would choose for setting, without making or
+// moving anything (for `config check`): Describe's "cgroup v2 at ..." or
+// "off: ...". Whether the root can be made is only known when Open tries.
+func Preview(setting string) (string, error) {
+	h, err := ReadHost()
+	if err != nil {
+		return "", fmt.Errorf("cgroup: %w", err)
+	}
+	plan, err := Resolve(setting, h)
+	if err != nil {
+		return "", err
+	}
+	if plan.Root == "" {
+		return offDescription(plan.Reason), nil
+	}
+	return "cgroup v2 at " + plan.Root, nil
 }

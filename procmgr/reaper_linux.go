@@ -1,0 +1,130 @@
+package procmgr
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
+)
+
+// Without cgroups the agent is a child subreaper (PR_SET_CHILD_SUBREAPER):
+// a managed process's descendant whose parents exit (a double fork, a
+// daemon) is reparented to the agent rather than to init, so that it stays
+// a descendant of the agent while the agent lives. The agent must then reap
+// those orphans, or they stay zombies, without ever reaping a child whose
+// status somebody waits for: the instances procmgr spawned (reaped through
+// their pidfds, see spawn) and whatever else the agent runs through os/exec.
+//
+// So the reaper never calls wait4(-1). On SIGCHLD it lists the agent's
+// zombie children and reaps each, by pid, only when
+//   - procmgr did not spawn it (spawned pids are registered while the
+//     registry's lock is held around the fork, and the reaper holds it
+//     while it scans, so a child that dies at once is never mistaken for
+//     an orphan), and
+//   - it is not in the agent's own session: every managed process starts
+//     in a session of its own, and so do its descendants unless they move
+//     to yet another one, while the agent's other children (health checks,
+//     service commands) stay in the agent's session.
+
+// spawned registers the pids of the instances spawned by every Manager of
+// this process (the subreaper setting is the process's too).
+var spawned struct {
+	fork sync.RWMutex // read-held around each fork and its registration, write-held by the reaper's scan
+	mu   sync.Mutex   // guards pids
+	pids map[int]bool
+}
+
+var subreaper struct {
+	once sync.Once
+	on   atomic.Bool
+	err  error
+}
+
+// becomeSubreaper makes the agent a child subreaper and starts the reaper,
+// once per process.
+func becomeSubreaper(log *zap.Logger) error {
+	subreaper.once.Do(func() {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			subreaper.err = fmt.Errorf("prctl PR_SET_CHILD_SUBREAPER: %w", err)
+			return
+		}
+		subreaper.on.Store(true)
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGCHLD)
+		go func() {
+			for range ch {
+				reapOrphans(procfs.Default, log)
+			}
+		}()
+		// Orphans may have arrived before the handler was in place.
+		reapOrphans(procfs.Default, log)
+	})
+	return subreaper.err
+}
+
+// isSubreaper reports whether the agent made itself a child subreaper:
+// orphaned descendants of its children are then reparented to it.
+func isSubreaper() bool {
+	return subreaper.on.Load()
+}
+
+// forkRegistered runs start (a fork) with the registry read-locked and
+// registers the pid it returns, so that the reaper cannot take the child
+// for an orphan. unregister is called once the child has been reaped.
+func forkRegistered(start func() (int, error)) (int, error) {
+	spawned.fork.RLock()
+	defer spawned.fork.RUnlock()
+	pid, err := start()
+	if err == nil {
+		spawned.mu.Lock()
+		if spawned.pids == nil {
+			spawned.pids = map[int]bool{}
+		}
+		spawned.pids[pid] = true
+		spawned.mu.Unlock()
+	}
+	return pid, err
+}
+
+// unregister forgets a spawned pid once it has been reaped.
+func unregister(pid int) {
+	spawned.mu.Lock()
+	delete(spawned.pids, pid)
+	spawned.mu.Unlock()
+}
+
+// reapOrphans reaps the agent's zombie children that are orphans of
+// managed processes (see the comment at the top of this file).
+func reapOrphans(fs procfs.FS, log *zap.Logger) {
+	spawned.fork.Lock()
+	defer spawned.fork.Unlock()
+	spawned.mu.Lock()
+	defer spawned.mu.Unlock()
+	stats, err := fs.AllStats()
+	if err != nil {
+		return
+	}
+	self := os.Getpid()
+	sid, err := unix.Getsid(0)
+	if err != nil {
+		return
+	}
+	for _, st := range stats {
+		if st.PPID != self || st.State != 'Z' || spawned.pids[st.PID] || st.Session == sid {
+			continue
+		}
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(st.PID, &ws, unix.WNOHANG, nil)
+		if err != nil && !errors.Is(err, unix.ECHILD) {
+			log.Debug("reap orphan", zap.Int("pid", st.PID), zap.Error(err))
+		}
+	}
+}
