@@ -31,7 +31,7 @@ type psRow struct {
 // table.
 func newPsCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:     "ps",
+		Use:     "ps [ALIAS|ID...]",
 		Aliases: []string{"status"},
 		Short:   "List the processes the agent manages (also: status)",
 		Long: `List the processes the running agent manages, itself included (ocp_agentd):
@@ -42,13 +42,13 @@ when the next start is due and how the last run ended, e.g.
 "restarting in 8s — exited 1: bind: address already in use".
 -l adds the last exit code, the limits of the running process (open files,
 processes, core size, from /proc/PID/limits; "-" when unreadable) and the
-start command.`,
-		Args: exactArgs(0, "no arguments"),
+start command. With names (aliases or ids), only those are listed; a name
+the agent does not have is an error, as in stop and start.`,
 	}
 	af := addAgentFlags(cmd)
 	asJSON := jsonFlag(cmd)
 	long := cmd.Flags().BoolP("long", "l", false, "more columns: last exit, limits (nofile, nproc, core) and the command")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+	cmd.RunE = func(cmd *cobra.Command, names []string) error {
 		conn, err := af.connect()
 		if err != nil {
 			return err
@@ -61,12 +61,42 @@ start command.`,
 		if err := conn.c.ListInto(ctx, conn.cfg.Host.ID, &list); err != nil {
 			return conn.explain("list processes", err)
 		}
+		if len(names) > 0 {
+			picked, err := pickRows(list.Contents, names)
+			if err != nil {
+				return err
+			}
+			list.Contents = picked
+		}
 		if *asJSON {
 			return writeJSON(cmd.OutOrStdout(), list.Contents)
 		}
 		return printPs(cmd.OutOrStdout(), list.Contents, *long, time.Now())
 	}
 	return cmd
+}
+
+// pickRows keeps the rows named by alias or id, in the order of the list,
+// each once; an unknown name is an error that lists what there is.
+func pickRows(rows []psRow, names []string) ([]psRow, error) {
+	procs := make([]api.HostAgentProcess, len(rows))
+	for i, r := range rows {
+		procs[i] = r.HostAgentProcess
+	}
+	want := make(map[int64]bool, len(names))
+	for _, t := range resolveAll(procs, names, false) {
+		if t.err != nil {
+			return nil, t.err
+		}
+		want[t.p.ID] = true
+	}
+	var out []psRow
+	for _, r := range rows {
+		if want[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // printTable prints processes as ps(1) would.
