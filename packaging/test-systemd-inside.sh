@@ -109,7 +109,7 @@ until_ok 30 "the unit active (running) after the install" active_running
 [ "$(prop Type)" = notify ] || fail "Type=$(prop Type), want notify"
 [ "$(prop NRestarts)" = 0 ] || fail "NRestarts=$(prop NRestarts) after the install"
 step "enabled, $(state), Type=notify: READY came"
-[ "$(curl -fsS "http://$listen/healthz")" = '{"status":"ok"}' ] || fail "/healthz on $listen"
+curl -fsS "http://$listen/healthz" | jq -e '.status == "ok"' >/dev/null || fail "/healthz on $listen"
 ocp-agent ps | grep -q ocp_agentd || fail "ocp-agent ps over the socket"
 step "/healthz answers; ocp-agent ps answers over the socket"
 
@@ -213,6 +213,9 @@ if [ "$pkg" = rpm ]; then
 	left=$(printf '%s\n' "$left" | grep -vE '^/etc/ocp-agent(/config\.yaml\.rpmsave)?$|^/var/lib/ocp-agent(/.*)?$' || true)
 	[ -e /etc/ocp-agent/config.yaml.rpmsave ] || fail "rpm -e did not keep the edited config as config.yaml.rpmsave"
 fi
+# A system directory the package was the first to need (the minimal root
+# has no man pages) stays, as it would on any host: it is not ours.
+left=$(printf '%s\n' "$left" | grep -vxE '/usr/share/man(/man1)?' || true)
 [ -z "$left" ] || fail "left after the removal: $(echo $left)"
 step "removed: $(comm -13 /tmp/files.before /tmp/files.after | wc -l) paths new since the install remain$([ "$pkg" = rpm ] && echo ' (rpm: .rpmsave and state, by rpm convention)')"
 
@@ -230,7 +233,7 @@ health=$(curl -fsS "http://$listen/healthz")
 mode=${OCP_TEST_CONTAINMENT:-auto}
 if [ "$mode" = auto ]; then
 	mode=xfail
-	echo "$health" | jq -e '(.cgroup // .containment // "") as $c | ($c | type) == "object" or ($c | type) == "boolean" and $c or (($c | type) == "string" and $c != "" and $c != "off")' >/dev/null 2>&1 && mode=require
+	echo "$health" | jq -e '(.cgroup // .containment // "") as $c | ($c | type) == "object" or ($c | type) == "boolean" and $c or (($c | type) == "string" and $c != "" and ($c | startswith("off") | not))' >/dev/null 2>&1 && mode=require
 fi
 if [ "$copies" = 1 ] && [ "$(pids)" = "$p1" ]; then
 	containment="adopted after the removal"
@@ -242,7 +245,7 @@ if [ "$copies" = 1 ] && [ "$(pids)" = "$p1" ]; then
 else
 	containment="$copies copies of sleeper; agent lists $(pids), were $p1"
 	if [ "$mode" = require ]; then fail "purge and reinstall: $containment"; fi
-	containment="XFAIL (expected until cgroup containment lands; /healthz: $health): $containment"
+	containment="XFAIL (expected without a cgroup2 for the agent: a purged state_dir leaves nothing to find the processes by; /healthz: $health): $containment"
 fi
 step "$containment"
 
