@@ -106,6 +106,34 @@ func helperMain(mode string, args []string) {
 		os.WriteFile(args[0]+".tmp", []byte(strconv.Itoa(tl.Addr().(*net.TCPAddr).Port)), 0o644)
 		os.Rename(args[0]+".tmp", args[0])
 		select {}
+	case "listen-setsid":
+		// Listens on a TCP port and starts a setsid'd child that listens
+		// on another (it left the group, not the cgroup), and writes
+		// "tcp childtcp" to args[0].
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			os.Exit(1)
+		}
+		exe, _ := os.Executable()
+		childOut := args[0] + ".child"
+		child := exec.Command(exe, "helper", "listen-one", childOut)
+		child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := child.Start(); err != nil {
+			os.Exit(1)
+		}
+		var cport []byte
+		for i := 0; i < 3000 && len(cport) == 0; i++ {
+			cport, _ = os.ReadFile(childOut)
+			time.Sleep(10 * time.Millisecond)
+		}
+		line := fmt.Sprintf("%d %s", tl.Addr().(*net.TCPAddr).Port, cport)
+		os.WriteFile(args[0]+".tmp", []byte(line), 0o644)
+		os.Rename(args[0]+".tmp", args[0])
+		select {}
+	case "busy":
+		// Spins, for tests of CPU time.
+		for {
+		}
 	case "daemonize":
 		// Starts a copy of itself in the background that writes its pid
 		// to args[0], then exits 0, as a classic daemon does.

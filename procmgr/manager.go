@@ -129,6 +129,10 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 			m.log.Warn("cannot become a child subreaper", zap.Error(err))
 		}
 	}
+	if err := checkCgroupLimits(opts.Cgroups, specs); err != nil {
+		cancel()
+		return nil, err
+	}
 	if err := m.holdDirs(opts); err != nil {
 		cancel()
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ocp-agent/ocp-agent/internal/parallel"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 )
 
@@ -18,6 +19,11 @@ import (
 // which the agent lets share one), so that a listing costs one scan of
 // /proc and one sock_diag query however many processes it shows. It is
 // read-only once taken, hence safe for concurrent use.
+//
+// With cgroups (a Manager's Observe), a managed process's members are its
+// cgroup's and its ports come from the sock_diag dump grouped by cgroup id,
+// so that no pass over every process on the host is made for it: the tree
+// is taken only when some target needs it (see needsTree), and then once.
 //
 // What each process's facts need beyond that is read from /proc directly
 // with procfs, not through gopsutil: its per-process setup parses all of
@@ -36,9 +42,19 @@ type Observation struct {
 	tree       *procfs.Tree
 	sockets    procfs.SocketTable
 	socketsErr error
-	sinceBoot  time.Duration // CLOCK_BOOTTIME at the observation, for Elapsed
-	bootErr    error
-	At         time.Time
+	// cg is the hierarchy of the processes' cgroups; nil when off.
+	cg *cgroup.Hierarchy
+	// byCgroup holds the dump's ports by cgroup id; nil without cgroups,
+	// or where the kernel does not give the ids (then each cgroup's
+	// members' fds are scanned).
+	byCgroup procfs.CgroupPorts
+	// treeOnce takes the tree on first need when the scan did not (with
+	// cgroups); treeErr is its error, and tree stays empty after one.
+	treeOnce  sync.Once
+	treeErr   error
+	sinceBoot time.Duration // CLOCK_BOOTTIME at the observation, for Elapsed
+	bootErr   error
+	At        time.Time
 }
 
 // Facts is what /proc says of one process at the time of an Observation.
@@ -54,12 +70,32 @@ type Facts struct {
 	Ports      []uint16
 	PortsKnown bool
 	Elapsed    time.Duration
+	// Processes counts the processes of its cgroup, or without cgroups
+	// of its family (the process, its descendants and its group).
+	Processes int
+	// CPUSeconds is the CPU time its cgroup has used (cpu.stat); nil
+	// without cgroups, where no figure is a counter: a sum over the
+	// family's live members drops whenever one exits.
+	CPUSeconds *float64
+	// MemoryBytes is its cgroup's memory.current; nil without cgroups or
+	// without the memory controller.
+	MemoryBytes *uint64
 }
 
 // Observe takes the process table and the socket tables once.
 func Observe(fsys procfs.FS) (*Observation, error) {
-	o := newObservation(fsys)
-	if err := o.scan(); err != nil {
+	return observe(fsys, nil)
+}
+
+// Observe is procmgr.Observe with the manager's cgroups: the socket tables
+// grouped by cgroup, and the process table only when a target asks for it.
+func (m *Manager) Observe() (*Observation, error) {
+	return observe(m.fs, m.cgroups)
+}
+
+func observe(fsys procfs.FS, h *cgroup.Hierarchy) (*Observation, error) {
+	o := newObservation(fsys, h)
+	if err := o.scan(h == nil); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -71,27 +107,36 @@ func Observe(fsys procfs.FS) (*Observation, error) {
 // it. A listing of 100 processes otherwise waited about 0.9 ms, a quarter
 // of its time, for the pass alone on one core.
 func ObserveFacts(fsys procfs.FS, targets []Target) (*Observation, []Facts, error) {
-	if !fsys.MayAskPidfds() {
+	return observeFacts(fsys, nil, targets)
+}
+
+// ObserveFacts is procmgr.ObserveFacts with the manager's cgroups: a
+// target with an Alias whose cgroup exists needs no pass over the host.
+func (m *Manager) ObserveFacts(targets []Target) (*Observation, []Facts, error) {
+	return observeFacts(m.fs, m.cgroups, targets)
+}
+
+func observeFacts(fsys procfs.FS, h *cgroup.Hierarchy, targets []Target) (*Observation, []Facts, error) {
+	o := newObservation(fsys, h)
+	tree := slices.ContainsFunc(targets, o.needsTree)
+	if tree && !fsys.MayAskPidfds() {
 		// The pass reads every stat file, the targets' too: they are
 		// taken from it after the pass rather than read twice.
-		o, err := Observe(fsys)
-		if err != nil {
+		if err := o.scan(true); err != nil {
 			return nil, nil, err
 		}
 		return o, o.FactsOf(targets), nil
 	}
-	o := newObservation(fsys)
 	own := make([]ownFacts, len(targets))
 	var err error
 	// Item 0 is the pass, taken first; whichever core is free takes the
 	// next item, so that the one done with the pass joins the rest.
 	parallel.For(len(targets)+1, 2, func(i int) {
 		if i == 0 {
-			err = o.scan()
+			err = o.scan(tree)
 			return
 		}
-		t := targets[i-1]
-		own[i-1] = o.readOwn(t.PID, t.Ticks, false)
+		own[i-1] = o.readOwn(targets[i-1], false)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -99,19 +144,55 @@ func ObserveFacts(fsys procfs.FS, targets []Target) (*Observation, []Facts, erro
 	return o, o.finishAll(targets, own), nil
 }
 
-func newObservation(fsys procfs.FS) *Observation {
+func newObservation(fsys procfs.FS, h *cgroup.Hierarchy) *Observation {
 	if fsys.Root == "" {
 		fsys = procfs.Default
 	}
-	return &Observation{fs: fsys, At: time.Now()}
+	return &Observation{fs: fsys, cg: h, At: time.Now()}
 }
 
-// scan is the pass over the host: every process's place in the tree, and
-// the socket tables.
-func (o *Observation) scan() error {
-	// Every process on the host is visited to find the managed ones'
-	// descendants and groups; pidfds answer that in a third of the time
-	// the stat files take (procfs.AllKin), where the kernel has them.
+// needsTree says whether t's facts need the pass over every process: all
+// do without cgroups; with them, only a managed process named by no alias.
+// (The agent's ports are then its own sockets, see agentPorts; a process
+// whose cgroup turns out to be missing takes the tree late, see family.)
+func (o *Observation) needsTree(t Target) bool {
+	return o.cg == nil || (!t.Agent && t.Alias == "")
+}
+
+// scan is the pass over the host: with tree, every process's place in the
+// tree; always the socket tables.
+func (o *Observation) scan(tree bool) error {
+	if tree {
+		o.treeOnce.Do(func() { o.treeErr = o.scanTree() })
+		if o.treeErr != nil {
+			return o.treeErr
+		}
+	}
+	if o.cg != nil {
+		o.sockets, o.byCgroup, o.socketsErr = o.fs.SocketsByCgroup()
+	} else {
+		o.sockets, o.socketsErr = o.fs.Sockets()
+	}
+	o.sinceBoot, o.bootErr = procfs.SinceBoot()
+	return nil
+}
+
+// lateTree is the tree for a target that needs it although the scan did
+// not take it; taken once, on first need. After an error it is empty, and
+// the ports it would have found are unknown.
+func (o *Observation) lateTree() (*procfs.Tree, bool) {
+	o.treeOnce.Do(func() { o.treeErr = o.scanTree() })
+	if o.treeErr != nil || o.tree == nil {
+		return procfs.NewTree(nil), false
+	}
+	return o.tree, true
+}
+
+// scanTree visits every process on the host, to find the managed ones'
+// descendants and groups.
+func (o *Observation) scanTree() error {
+	// Pidfds answer that in a third of the time the stat files take
+	// (procfs.AllKin), where the kernel has them.
 	kin, err := o.fs.AllKin()
 	switch {
 	case errors.Is(err, procfs.ErrNoPidfdInfo):
@@ -133,15 +214,14 @@ func (o *Observation) scan() error {
 		}
 	}
 	o.tree = procfs.NewTree(kin)
-	o.sockets, o.socketsErr = o.fs.Sockets()
-	o.sinceBoot, o.bootErr = procfs.SinceBoot()
 	return nil
 }
 
 // Facts returns what the observation knows of the process pid that
 // started at ticks; ticks 0 accepts any start time.
 func (o *Observation) Facts(pid int, ticks uint64) Facts {
-	return o.finish(pid, o.readOwn(pid, ticks, true), o.tree.Family)
+	t := Target{PID: pid, Ticks: ticks}
+	return o.finish(t, o.readOwn(t, true))
 }
 
 // Target names a process whose facts a listing wants.
@@ -150,6 +230,14 @@ type Target struct {
 	Ticks uint64 // its start time; 0 accepts any
 	// Agent asks for AgentFacts: the process is the agent itself.
 	Agent bool
+	// Alias names the managed process, whose cgroup (with cgroups) holds
+	// its members; "" looks at its family instead.
+	Alias string
+	// Adopted: the agent did not start it (found through pid_file or
+	// match), so it may hold sockets made before it entered its cgroup,
+	// which the dump files under another cgroup: its members' fds are
+	// scanned too.
+	Adopted bool
 }
 
 // FactsOf returns the Facts (or AgentFacts) of each target, in order.
@@ -158,7 +246,7 @@ type Target struct {
 func (o *Observation) FactsOf(targets []Target) []Facts {
 	own := make([]ownFacts, len(targets))
 	parallel.For(len(targets), 8, func(i int) {
-		own[i] = o.readOwn(targets[i].PID, targets[i].Ticks, true)
+		own[i] = o.readOwn(targets[i], true)
 	})
 	return o.finishAll(targets, own)
 }
@@ -183,12 +271,7 @@ func (o *Observation) finishAll(targets []Target, own []ownFacts) []Facts {
 	out := make([]Facts, len(targets))
 	parallel.For(len(order), 8, func(k int) {
 		i := order[k]
-		t := targets[i]
-		if t.Agent {
-			out[i] = o.finish(t.PID, own[i], o.agentFamily)
-		} else {
-			out[i] = o.finish(t.PID, own[i], o.tree.Family)
-		}
+		out[i] = o.finish(targets[i], own[i])
 	})
 	return out
 }
@@ -197,14 +280,24 @@ func (o *Observation) finishAll(targets []Target, own []ownFacts) []Facts {
 // its group's, when it leads one), not its descendants': they are the
 // processes it manages, and their ports are theirs.
 func (o *Observation) AgentFacts(pid int, ticks uint64) Facts {
-	return o.finish(pid, o.readOwn(pid, ticks, true), o.agentFamily)
+	t := Target{PID: pid, Ticks: ticks, Agent: true}
+	return o.finish(t, o.readOwn(t, true))
 }
 
-func (o *Observation) agentFamily(pid int) []int {
-	if o.tree.Leads(pid) {
-		return o.tree.Group(pid)
+// family returns the processes whose ports and count are t's without a
+// cgroup, and false when the tree could not be had.
+func (o *Observation) family(t Target) ([]int, bool) {
+	tree, ok := o.tree, true
+	if tree == nil {
+		tree, ok = o.lateTree()
 	}
-	return []int{pid}
+	if !t.Agent {
+		return tree.Family(t.PID), ok
+	}
+	if tree.Leads(t.PID) {
+		return tree.Group(t.PID), ok
+	}
+	return []int{t.PID}, ok
 }
 
 // ownFacts are a process's facts that need nothing from the pass over the
@@ -213,12 +306,16 @@ type ownFacts struct {
 	alive      bool // it exists, is no zombie, and started at the ticks asked for
 	startTicks uint64
 	cmdline    string
+	// cgroup is what its cgroup holds and uses; nil without cgroups, for
+	// the agent, or when the alias has no cgroup.
+	cgroup *cgroupFacts
 }
 
 // readOwn reads the ownFacts of pid. With scanned, the pass is done and
 // the stat it read, if it read stat files, is used; without, the pass may
 // be running and stat is read afresh.
-func (o *Observation) readOwn(pid int, ticks uint64, scanned bool) ownFacts {
+func (o *Observation) readOwn(t Target, scanned bool) ownFacts {
+	pid, ticks := t.PID, t.Ticks
 	var st procfs.Stat
 	var ok bool
 	if scanned && o.stats != nil {
@@ -235,12 +332,18 @@ func (o *Observation) readOwn(pid int, ticks uint64, scanned bool) ownFacts {
 	if cmdline, err := o.fs.CommandLine(pid); err == nil {
 		own.cmdline = cmdline
 	}
+	if o.cg != nil && t.Alias != "" && !t.Agent {
+		if c, err := readCgroup(o.cg, t.Alias, t.Adopted); err == nil {
+			own.cgroup = &c
+		}
+	}
 	return own
 }
 
-// finish completes the facts of pid from its ownFacts and the pass: its
-// user and the ports of its family.
-func (o *Observation) finish(pid int, own ownFacts, family func(int) []int) Facts {
+// finish completes the facts of t from its ownFacts and the pass: its user
+// and the ports and count of its cgroup or family.
+func (o *Observation) finish(t Target, own ownFacts) Facts {
+	pid := t.PID
 	if !own.alive {
 		return Facts{}
 	}
@@ -253,16 +356,60 @@ func (o *Observation) finish(pid int, own ownFacts, family func(int) []int) Fact
 	} else if uid, err := o.fs.RealUID(pid); err == nil {
 		f.User = userName(uint32(uid))
 	}
-	f.Ports, f.PortsKnown = o.ports(family(pid))
+	switch {
+	case own.cgroup != nil:
+		c := own.cgroup
+		f.Processes = c.stats.Processes
+		f.CPUSeconds = &c.stats.CPUSeconds
+		f.MemoryBytes = c.stats.MemoryBytes
+		f.Ports, f.PortsKnown = o.cgroupPorts(c)
+	case t.Agent && o.cg != nil:
+		// With cgroups, the agent's ports are its own: its group is
+		// itself under systemd, and its family is in the managed
+		// cgroups. It is one process; its CPU time is known cheaply.
+		f.Processes = 1
+		f.CPUSeconds = selfCPUSeconds(pid)
+		f.Ports, f.PortsKnown = o.ports(nil, []int{pid})
+	default:
+		members, ok := o.family(t)
+		f.Processes = len(members)
+		f.Ports, f.PortsKnown = o.ports(nil, members)
+		f.PortsKnown = f.PortsKnown && ok
+	}
 	return f
 }
 
-func (o *Observation) ports(members []int) ([]uint16, bool) {
+// cgroupPorts are the ports of a cgroup's sockets: from the dump by its
+// id, and from its members' fds when the dump has no ids or the process
+// was adopted (readCgroup listed the members then).
+func (o *Observation) cgroupPorts(c *cgroupFacts) ([]uint16, bool) {
+	if o.socketsErr != nil {
+		return nil, false
+	}
+	if o.byCgroup == nil {
+		// Without ids, the members' fds are the only way; the members
+		// are the cgroup's, still no pass over the host.
+		pids, err := cgroupMembers(o.cg, c)
+		if err != nil {
+			return nil, false
+		}
+		return o.ports(nil, pids)
+	}
+	ports := o.byCgroup[c.id]
+	if c.members == nil {
+		return ports, true
+	}
+	return o.ports(ports, c.members)
+}
+
+// ports adds to have (sorted, unique, not modified) the ports of the
+// sockets members hold.
+func (o *Observation) ports(have []uint16, members []int) ([]uint16, bool) {
 	if o.socketsErr != nil {
 		return nil, false
 	}
 	known := true
-	var ports []uint16
+	ports := slices.Clone(have)
 	for _, member := range members {
 		inodes, err := o.fs.SocketInodes(member)
 		if errors.Is(err, fs.ErrPermission) {
@@ -303,4 +450,14 @@ func userName(uid uint32) string {
 	}
 	userNames.m[uid] = name
 	return name
+}
+
+// CgroupStats reads what the cgroup of alias uses now, for the metrics; ok
+// is false without cgroups or when alias has no cgroup.
+func (m *Manager) CgroupStats(alias string) (stats cgroup.Stats, ok bool) {
+	if m.cgroups == nil {
+		return cgroup.Stats{}, false
+	}
+	s, err := cgroupStats(m.cgroups, alias)
+	return s, err == nil
 }

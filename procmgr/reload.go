@@ -32,6 +32,9 @@ func (m *Manager) Update(specs []Spec) (Changes, error) {
 		}
 		want[s.Alias] = s
 	}
+	if err := checkCgroupLimits(m.cgroups, specs); err != nil {
+		return ch, fmt.Errorf("update: %w", err)
+	}
 
 	m.mu.RLock()
 	var removed []*proc

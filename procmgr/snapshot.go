@@ -38,6 +38,10 @@ type Snapshot struct {
 	Health             string
 	LastHealthError    string
 	HealthChecksFailed uint64
+	// Adopted: the running instance was found through pid_file or match,
+	// not started by an agent, so some of its sockets may predate its
+	// cgroup (a listing then scans its members' fds as well).
+	Adopted bool
 }
 
 func (p *proc) snapshot() Snapshot {
@@ -71,6 +75,9 @@ func (p *proc) snapshot() Snapshot {
 	}
 	if p.inst != nil && !p.daemonized {
 		s.Running, s.PID, s.StartTicks = true, p.inst.pid, p.inst.ticks
+		// group is set for an instance an agent started (in its own
+		// session); one adopted through pid_file or match has none.
+		s.Adopted = !p.inst.group
 	}
 	return s
 }

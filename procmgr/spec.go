@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"syscall"
 	"time"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 )
 
 // Spec says how to run one managed process. The agent builds it from the
@@ -39,6 +41,10 @@ type Spec struct {
 	Umask *uint32
 	// Limits are resource limits set in the process before it execs.
 	Limits []Limit
+	// CgroupLimits are set on the process's cgroup before it starts
+	// there (applyLimits); zero fields set nothing. They need cgroups
+	// with the controllers delegated: New refuses them otherwise.
+	CgroupLimits cgroup.Limits
 
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
