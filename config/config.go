@@ -8,6 +8,8 @@
 package config
 
 import (
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
+
 	"fmt"
 	"os"
 	"regexp"
@@ -190,6 +192,9 @@ type Process struct {
 	Umask *uint32
 	// Limits are the resource limits set before exec, in LimitNames order.
 	Limits []Limit
+	// CgroupLimits are memory_max, cpu_max and pids_max, parsed (see
+	// cgrouplimits.go); zero fields are no limit.
+	CgroupLimits cgroup.Limits
 	// Lines holds the line of every key of the process present in the
 	// file, and of each limit as "limits.nofile", so that problems found
 	// after loading (by config check, at start) can point at them.

@@ -12,6 +12,7 @@ var processKeys = []string{
 	"alias", "id", "start_command", "user", "pid_file", "match", "log_file_pattern",
 	"operable", "stop_signal", "stop_timeout", "start_wait", "autostart", "autorestart",
 	"directory", "environment", "environment_file", "umask", "limits", "health",
+	"memory_max", "cpu_max", "pids_max",
 }
 
 // processes walks the processes list; aliases and explicit ids must be
@@ -111,5 +112,6 @@ func (p *parser) process(m *mapping, it *yaml.Node) Process {
 	pr.Lines = m.lines
 	p.processOptions(m, &pr)
 	pr.Health = p.health(m)
+	pr.CgroupLimits = p.cgroupLimits(m)
 	return pr
 }
