@@ -86,6 +86,9 @@ func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
 	// processes only (and stopTimeouts), never a.cfg.
 	a := &Agent{cfg: cfg, log: log, store: store, fs: procfs.Default, stopTimeouts: stopTimeouts(cfg)}
 	specs, byID, err := a.assign(cfg)
+	if err == nil {
+		err = cgroupLimitsError(cfg, nil) // nil: cgroups are not wired in yet
+	}
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -139,7 +142,7 @@ func (a *Agent) assign(cfg *config.Config) ([]procmgr.Spec, map[int64]entry, err
 			StopSignal: p.StopSignal, StopTimeout: p.StopTimeout, StartWait: p.StartWait,
 			Autostart: p.Autostart, Autorestart: p.Autorestart,
 			Directory: p.Directory, Environment: p.Environment, EnvironmentFile: p.EnvironmentFile,
-			Umask: p.Umask, Limits: specLimits(p.Limits), Health: healthSpec(p.Health),
+			Umask: p.Umask, Limits: specLimits(p.Limits), Health: healthSpec(p.Health), CgroupLimits: p.CgroupLimits,
 		})
 	}
 	id, err := a.store.AssignID(SelfAlias, 0)
@@ -242,7 +245,7 @@ func (a *Agent) list() ([]api.HostAgentProcess, error) {
 	ids := a.ids
 	a.mu.RUnlock()
 	vs, targets := a.views(ids)
-	obs, facts, err := procmgr.ObserveFacts(a.fs, targets)
+	obs, facts, err := a.mgr.ObserveFacts(targets)
 	if err != nil {
 		return nil, fmt.Errorf("observe processes: %w", err)
 	}
@@ -266,7 +269,7 @@ func (a *Agent) Get(ctx context.Context, id int64) (api.HostAgentProcess, error)
 	if !s.Running {
 		return a.record(v, time.Time{}), nil
 	}
-	obs, err := a.observations.do(func() (*procmgr.Observation, error) { return procmgr.Observe(a.fs) })
+	obs, err := a.observations.do(func() (*procmgr.Observation, error) { return a.mgr.Observe() })
 	if err != nil {
 		return api.HostAgentProcess{}, fmt.Errorf("observe processes: %w", err)
 	}

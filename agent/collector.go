@@ -11,15 +11,22 @@ import (
 )
 
 // processCollector reports the managed processes' state at scrape time,
-// from the snapshots, so that nothing is counted twice or goes stale.
+// from the snapshots, so that nothing is counted twice or goes stale. With
+// cgroups, it adds each running process's usage, read from its cgroup's
+// files (a few small reads a process, no pass over /proc); without them
+// those series are absent, as a scrape must not scan every process on the
+// host.
 type processCollector struct {
-	a        *Agent
-	up       *prometheus.Desc
-	desired  *prometheus.Desc
-	restarts *prometheus.Desc
-	exitCode *prometheus.Desc
-	healthy  *prometheus.Desc
-	failures *prometheus.Desc
+	a         *Agent
+	up        *prometheus.Desc
+	desired   *prometheus.Desc
+	restarts  *prometheus.Desc
+	exitCode  *prometheus.Desc
+	healthy   *prometheus.Desc
+	failures  *prometheus.Desc
+	cpu       *prometheus.Desc
+	memory    *prometheus.Desc
+	processes *prometheus.Desc
 }
 
 func newProcessCollector(a *Agent) *processCollector {
@@ -35,6 +42,9 @@ func newProcessCollector(a *Agent) *processCollector {
 			"1 when the managed process's health check passes, 0 when it is unhealthy; absent when unknown or not configured.", labels, nil),
 		failures: prometheus.NewDesc("ocp_agent_process_health_check_failures_total",
 			"Failed health checks of the managed process since the agent started; absent when not configured.", labels, nil),
+		cpu:       prometheus.NewDesc("ocp_agent_process_cpu_seconds_total", "CPU time used by the managed process's cgroup (cpu.stat usage_usec); absent without cgroups.", labels, nil),
+		memory:    prometheus.NewDesc("ocp_agent_process_memory_bytes", "Memory of the managed process's cgroup (memory.current); absent without cgroups or the memory controller.", labels, nil),
+		processes: prometheus.NewDesc("ocp_agent_process_processes", "Processes in the managed process's cgroup; absent without cgroups.", labels, nil),
 	}
 }
 
@@ -45,6 +55,9 @@ func (c *processCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.exitCode
 	ch <- c.healthy
 	ch <- c.failures
+	ch <- c.cpu
+	ch <- c.memory
+	ch <- c.processes
 }
 
 func (c *processCollector) Collect(ch chan<- prometheus.Metric) {
@@ -65,6 +78,21 @@ func (c *processCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.exitCode, prometheus.GaugeValue, float64(*s.LastExitCode), s.Alias, id)
 		}
 		c.collectHealth(ch, s, id)
+		c.collectUsage(ch, s, id)
+	}
+}
+
+// collectUsage reports what a running process's cgroup uses.
+func (c *processCollector) collectUsage(ch chan<- prometheus.Metric, s procmgr.Snapshot, id string) {
+	if !s.Running {
+		return
+	}
+	if u, ok := c.a.mgr.CgroupStats(s.Alias); ok {
+		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, u.CPUSeconds, s.Alias, id)
+		ch <- prometheus.MustNewConstMetric(c.processes, prometheus.GaugeValue, float64(u.Processes), s.Alias, id)
+		if u.MemoryBytes != nil {
+			ch <- prometheus.MustNewConstMetric(c.memory, prometheus.GaugeValue, float64(*u.MemoryBytes), s.Alias, id)
+		}
 	}
 }
 

@@ -53,7 +53,10 @@ func withFacts(vs []view, facts []procmgr.Facts) {
 // processes it manages (and scanning their fds again would cost as much
 // as the rest of the listing).
 func target(e entry, s procmgr.Snapshot) procmgr.Target {
-	return procmgr.Target{PID: s.PID, Ticks: s.StartTicks, Agent: e.alias == SelfAlias}
+	if e.alias == SelfAlias {
+		return procmgr.Target{PID: s.PID, Ticks: s.StartTicks, Agent: true}
+	}
+	return procmgr.Target{PID: s.PID, Ticks: s.StartTicks, Alias: e.alias, Adopted: s.Adopted}
 }
 
 // snapshot returns the entry of id and its latest snapshot; ok is false
@@ -114,6 +117,9 @@ func (a *Agent) record(v view, at time.Time) api.HostAgentProcess {
 	if len(f.Ports) > 0 {
 		p.Ports = optional(joinPorts(f.Ports))
 	}
+	p.ProcessCount = f.Processes
+	p.CPUSeconds = f.CPUSeconds
+	p.MemoryBytes = f.MemoryBytes
 	return p
 }
 

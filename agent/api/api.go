@@ -48,6 +48,14 @@ type HostAgentProcess struct {
 	// no health check. LastHealthError is the last failed check's error.
 	Health          *string `json:"health"`
 	LastHealthError *string `json:"lastHealthError"`
+	// ProcessCount counts the processes of its cgroup (without cgroups,
+	// of its tree and group); 0 when stopped. CPUSeconds is the CPU time
+	// its cgroup has used, null without cgroups or when stopped;
+	// MemoryBytes its cgroup's memory.current, null also without the
+	// memory controller.
+	ProcessCount int      `json:"processCount"`
+	CPUSeconds   *float64 `json:"cpuSeconds"`
+	MemoryBytes  *uint64  `json:"memoryBytes"`
 }
 
 // Page describes the single page a list response carries.
