@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ocp-agent/ocp-agent/config"
 	"github.com/ocp-agent/ocp-agent/internal/safedir"
+	"github.com/ocp-agent/ocp-agent/procmgr"
 	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 )
 
@@ -48,6 +50,8 @@ exit status 2.`,
 			return &exitError{exitConfig, fmt.Errorf("%s: cgroup: %w; the agent would not start", cfg.File, err)}
 		}
 		findings, notes := checkFindings(cfg)
+		lf, ln := cgroupLimitFindings(cfg)
+		findings, notes = append(findings, lf...), append(notes, ln...)
 		if *asJSON {
 			r := checkSummary(cfg)
 			r.Containment = containment
@@ -71,6 +75,26 @@ exit status 2.`,
 	}
 	cmd.AddCommand(check)
 	return cmd
+}
+
+// cgroupLimitFindings reports the cgroup limits (memory_max, cpu_max,
+// pids_max) the agent could not set on this host, as its start would. The
+// cgroups are opened the way the agent opens them (its root is created and
+// its controllers enabled, which the agent's start does too), and only
+// when a process sets such a limit.
+func cgroupLimitFindings(cfg *config.Config) ([]*config.Error, []string) {
+	if !slices.ContainsFunc(cfg.Processes, func(p config.Process) bool { return p.CgroupLimits != (cgroup.Limits{}) }) {
+		return nil, nil
+	}
+	h, desc, err := cgroup.Open(cfg.Cgroup)
+	if err != nil {
+		return []*config.Error{cfg.Errorf(0, "cgroup", "%v", err)}, nil
+	}
+	if h != nil {
+		defer h.Close()
+	}
+	return cfg.CheckCgroupLimits(func(l cgroup.Limits) error { return procmgr.CheckCgroupLimits(h, l) }),
+		[]string{"cgroups: " + desc}
 }
 
 // checkResult is what `config check --json` prints.
