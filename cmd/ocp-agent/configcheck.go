@@ -93,8 +93,12 @@ func cgroupLimitFindings(cfg *config.Config) ([]*config.Error, []string) {
 	if h != nil {
 		defer h.Close()
 	}
-	return cfg.CheckCgroupLimits(func(l cgroup.Limits) error { return procmgr.CheckCgroupLimits(h, l) }),
-		[]string{"cgroups: " + desc}
+	return limitFindings(cfg, h), []string{"cgroups: " + desc}
+}
+
+// limitFindings checks cfg's cgroup limits against h (nil: cgroups off).
+func limitFindings(cfg *config.Config, h *cgroup.Hierarchy) []*config.Error {
+	return cfg.CheckCgroupLimits(func(l cgroup.Limits) error { return procmgr.CheckCgroupLimits(h, l) })
 }
 
 // checkResult is what `config check --json` prints.
