@@ -359,3 +359,17 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestReadSmallGrows: a file longer than the buffer (a cgroup.procs of
+// many processes) is read whole.
+func TestReadSmallGrows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procs")
+	want := strings.Repeat("1234567\n", 2000)
+	os.WriteFile(path, []byte(want), 0o644)
+	for _, size := range []int{0, 1, 4096, 16000, 16001} {
+		got, err := readSmall(path, make([]byte, 0, size+1))
+		if err != nil || string(got) != want {
+			t.Errorf("buffer %d: read %d bytes, %v", size+1, len(got), err)
+		}
+	}
+}
