@@ -16,11 +16,18 @@ func CheckCgroupLimits(h *cgroup.Hierarchy, l cgroup.Limits) error {
 		return nil
 	}
 	if h == nil {
-		return fmt.Errorf("%w: %s needs a cgroup per process, and cgroups are off (cgroup: off, or no writable cgroup2 on this host)",
-			cgroup.ErrNoController, limitKeys(l))
+		return cgroupsOff{limitKeys(l) + " needs a cgroup per process, and cgroups are off (cgroup: off, or no writable cgroup2 on this host)"}
 	}
 	return h.CheckLimits(l)
 }
+
+// cgroupsOff is CheckCgroupLimits' error without cgroups: it is
+// cgroup.ErrNoController for errors.Is, and reads without its words,
+// which would say less than the message.
+type cgroupsOff struct{ msg string }
+
+func (e cgroupsOff) Error() string { return e.msg }
+func (e cgroupsOff) Unwrap() error { return cgroup.ErrNoController }
 
 // limitKeys names the config keys of l's limits, for messages.
 func limitKeys(l cgroup.Limits) string {

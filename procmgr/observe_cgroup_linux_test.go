@@ -1,8 +1,6 @@
 package procmgr
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,59 +10,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/ocp-agent/ocp-agent/internal/cgrouptest"
 	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 )
 
-// testCgroups opens a Hierarchy on a temporary root below this host's
-// cgroup2 mount; the root and every cgroup in it are removed at the end,
-// their processes killed.
+// testCgroups opens a Hierarchy of the test's own (see cgrouptest).
 func testCgroups(tb testing.TB) *cgroup.Hierarchy {
-	tb.Helper()
-	if os.Getuid() != 0 {
-		tb.Skip("creating cgroups needs root")
-	}
-	host, err := cgroup.ReadHost()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p, err := cgroup.Resolve("auto", host)
-	if err != nil || p.Mount == "" {
-		tb.Skipf("no writable cgroup2 here: %v %s", err, p.Reason)
-	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	root := filepath.Join(p.Mount, fmt.Sprintf("ocp-agent-test-obs-%d-%s", os.Getpid(), hex.EncodeToString(b)))
-	h, _, err := cgroup.Open(root)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		aliases, _ := h.Aliases()
-		for _, a := range aliases {
-			c, err := h.Lookup(a)
-			if err != nil {
-				continue
-			}
-			if empty, err := c.Empty(); err == nil {
-				c.Kill()
-				select {
-				case <-empty:
-				case <-time.After(30 * time.Second):
-				}
-			}
-			if err := c.Remove(); err != nil {
-				tb.Errorf("cleanup: %v", err)
-			}
-		}
-		h.Close()
-		if err := os.Remove(root); err != nil {
-			tb.Errorf("cleanup: %v", err)
-		}
-	})
-	return h
+	return cgrouptest.Hierarchy(tb, "procmgr")
 }
 
 // startInCgroup creates the cgroup of alias in h and starts the helper in

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ocp-agent/ocp-agent/config"
-	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
+	"github.com/ocp-agent/ocp-agent/internal/cgrouptest"
 )
 
 // TestConfigCheckCgroupLimits: a cgroup limit the host cannot apply is a
@@ -27,33 +24,12 @@ func TestConfigCheckCgroupLimits(t *testing.T) {
 		t.Errorf("cgroups off: %v", off)
 	}
 
-	if os.Getuid() != 0 {
-		t.Skip("creating a cgroup root needs root")
-	}
-	host, err := cgroup.ReadHost()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := cgroup.Resolve("auto", host)
-	if err != nil || p.Mount == "" {
-		t.Skipf("no writable cgroup2 here: %v %s", err, p.Reason)
-	}
-	root := filepath.Join(p.Mount, fmt.Sprintf("ocp-agent-test-check-%d", os.Getpid()))
-	h, _, err := cgroup.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		h.Close()
-		if err := os.Remove(root); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
+	h := cgrouptest.Hierarchy(t, "check")
 	found := limitFindings(cfg, h)
 	if slices.Contains(h.Controllers(), "memory") {
-		t.Skipf("the memory controller is enabled in %s: nothing to find", root)
+		t.Skipf("the memory controller is enabled in %s: nothing to find", h.Dir())
 	}
-	if len(found) == 0 || found[0].Line != 6 || !strings.Contains(found[0].Msg, "memory_max needs the memory controller, which is not enabled in "+root) {
+	if len(found) == 0 || found[0].Line != 6 || !strings.Contains(found[0].Msg, "memory_max needs the memory controller, which is not enabled in "+h.Dir()) {
 		t.Errorf("findings: %v", found)
 	}
 }
