@@ -85,10 +85,11 @@ func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
 	// cfg stays the config the agent started with: a reload changes the
 	// processes only (and stopTimeouts), never a.cfg.
 	a := &Agent{cfg: cfg, log: log, store: store, fs: procfs.Default, stopTimeouts: stopTimeouts(cfg)}
-	specs, byID, err := a.assign(cfg)
-	if err == nil {
-		err = cgroupLimitsError(cfg, nil) // nil: cgroups are not wired in yet
+	if err := cgroupLimitsError(cfg, nil); err != nil { // nil: cgroups are not wired in yet
+		store.Close()
+		return nil, err
 	}
+	specs, byID, err := a.assign(cfg)
 	if err != nil {
 		store.Close()
 		return nil, err

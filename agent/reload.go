@@ -79,6 +79,9 @@ func (a *Agent) reload(cfg *config.Config) (ReloadResult, error) {
 		a.log.Warn(w)
 	}
 	a.warnRestartOnly(cfg)
+	if err := cgroupLimitsError(cfg, a.mgr.Cgroups()); err != nil {
+		return res, fmt.Errorf("%w: %w", ErrReloadRefused, err) // err names the file and line
+	}
 	specs, byID, err := a.assign(cfg)
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrReloadRefused, err) // err names the file

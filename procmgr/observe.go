@@ -452,6 +452,9 @@ func userName(uid uint32) string {
 	return name
 }
 
+// Cgroups is the hierarchy of the processes' cgroups; nil when off.
+func (m *Manager) Cgroups() *cgroup.Hierarchy { return m.cgroups }
+
 // CgroupStats reads what the cgroup of alias uses now, for the metrics; ok
 // is false without cgroups or when alias has no cgroup.
 func (m *Manager) CgroupStats(alias string) (stats cgroup.Stats, ok bool) {
