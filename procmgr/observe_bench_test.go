@@ -46,17 +46,8 @@ func startListeners(b *testing.B, n int) []benchProc {
 		}
 		cmds = append(cmds, c)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for i, c := range cmds {
-		for {
-			if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(i))); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("helper %d did not listen within a minute", i)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+	waitListening(b, dir, n)
+	for _, c := range cmds {
 		st, err := procfs.Default.Stat(c.Process.Pid)
 		if err != nil {
 			b.Fatal(err)
@@ -64,6 +55,24 @@ func startListeners(b *testing.B, n int) []benchProc {
 		procs = append(procs, benchProc{pid: c.Process.Pid, ticks: st.StartTicks})
 	}
 	return procs
+}
+
+// waitListening waits until the n listen-one helpers writing into dir
+// (files 0 to n-1) all listen.
+func waitListening(b *testing.B, dir string, n int) {
+	b.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for i := range n {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(i))); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("helper %d did not listen within 5 minutes", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
 // BenchmarkObserve100 is one listing's observation of 100 managed
@@ -182,18 +191,7 @@ func BenchmarkListCgroups(b *testing.B) {
 			for i := range n {
 				targets[i] = startInCgroup(b, h, "bench"+strconv.Itoa(i), "listen-one", filepath.Join(dir, strconv.Itoa(i)))
 			}
-			deadline := time.Now().Add(5 * time.Minute)
-			for i := range n {
-				for {
-					if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(i))); err == nil {
-						break
-					}
-					if time.Now().After(deadline) {
-						b.Fatalf("helper %d did not listen within 5 minutes", i)
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
-			}
+			waitListening(b, dir, n)
 			check := func(b *testing.B, facts []Facts) {
 				for i, f := range facts {
 					if !f.Alive || len(f.Ports) != 1 {

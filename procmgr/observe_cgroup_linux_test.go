@@ -109,11 +109,10 @@ func TestObserveCgroupPorts(t *testing.T) {
 	}
 }
 
-// TestObserveCgroupMoved is a process that made its socket before it was
-// moved into its cgroup: the dump files that socket under its old cgroup,
-// so only an adopted target, whose members' fds are scanned too, shows it.
-func TestObserveCgroupMoved(t *testing.T) {
-	h := testCgroups(t)
+// startListenerOutside starts a helper listening on one port in the
+// test's own cgroup, and returns it once it listens, with its port.
+func startListenerOutside(t *testing.T) (*exec.Cmd, []uint16) {
+	t.Helper()
 	exe, _ := os.Executable()
 	out := filepath.Join(t.TempDir(), "port")
 	cmd := exec.Command(exe, "helper", "listen-one", out)
@@ -121,7 +120,15 @@ func TestObserveCgroupMoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	want := readPorts(t, out, 1)
+	return cmd, readPorts(t, out, 1)
+}
+
+// TestObserveCgroupMoved is a process that made its socket before it was
+// moved into its cgroup: the dump files that socket under its old cgroup,
+// so only an adopted target, whose members' fds are scanned too, shows it.
+func TestObserveCgroupMoved(t *testing.T) {
+	h := testCgroups(t)
+	cmd, want := startListenerOutside(t)
 	c, err := h.Create("moved")
 	if err != nil {
 		t.Fatal(err)
@@ -200,14 +207,7 @@ func TestObserveCgroupUsage(t *testing.T) {
 // reports its own sockets and CPU time.
 func TestObserveCgroupFallbacks(t *testing.T) {
 	h := testCgroups(t)
-	exe, _ := os.Executable()
-	out := filepath.Join(t.TempDir(), "port")
-	cmd := exec.Command(exe, "helper", "listen-one", out)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	want := readPorts(t, out, 1)
+	cmd, want := startListenerOutside(t)
 	st, _ := procfs.Default.Stat(cmd.Process.Pid)
 	self, _ := procfs.Default.Stat(os.Getpid())
 	_, facts, err := observeFacts(procfs.Default, h, []Target{
