@@ -73,10 +73,10 @@ type Facts struct {
 	// Processes counts the processes of its cgroup, or without cgroups
 	// of its family (the process, its descendants and its group).
 	Processes int
-	// CPUSeconds is the CPU time its cgroup has used (cpu.stat); nil
-	// without cgroups, where no figure is a counter: a sum over the
-	// family's live members drops whenever one exits.
-	CPUSeconds *float64
+	// CPUSeconds is the CPU time its cgroup has used (cpu.stat); without
+	// cgroups, that of its family's live members and of the children
+	// they reaped (familyCPUSeconds), which may drop when one exits.
+	CPUSeconds float64
 	// MemoryBytes is its cgroup's memory.current; nil without cgroups or
 	// without the memory controller.
 	MemoryBytes *uint64
@@ -360,19 +360,20 @@ func (o *Observation) finish(t Target, own ownFacts) Facts {
 	case own.cgroup != nil:
 		c := own.cgroup
 		f.Processes = c.stats.Processes
-		f.CPUSeconds = &c.stats.CPUSeconds
+		f.CPUSeconds = c.stats.CPUSeconds
 		f.MemoryBytes = c.stats.MemoryBytes
 		f.Ports, f.PortsKnown = o.cgroupPorts(c)
 	case t.Agent && o.cg != nil:
 		// With cgroups, the agent's ports are its own: its group is
 		// itself under systemd, and its family is in the managed
-		// cgroups. It is one process; its CPU time is known cheaply.
+		// cgroups. It is one process.
 		f.Processes = 1
-		f.CPUSeconds = selfCPUSeconds(pid)
+		f.CPUSeconds = familyCPUSeconds(o.fs, []int{pid})
 		f.Ports, f.PortsKnown = o.ports(nil, []int{pid})
 	default:
 		members, ok := o.family(t)
 		f.Processes = len(members)
+		f.CPUSeconds = familyCPUSeconds(o.fs, members)
 		f.Ports, f.PortsKnown = o.ports(nil, members)
 		f.PortsKnown = f.PortsKnown && ok
 	}

@@ -136,20 +136,6 @@ func cgroupMembers(h *cgroup.Hierarchy, c *cgroupFacts) ([]int, error) {
 	return again.members, err
 }
 
-// selfCPUSeconds is the CPU time of the agent's own process, from
-// getrusage; nil when pid is another process (a test's target).
-func selfCPUSeconds(pid int) *float64 {
-	if pid != os.Getpid() {
-		return nil
-	}
-	var ru unix.Rusage
-	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
-		return nil
-	}
-	s := float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-	return &s
-}
-
 // cgroupStats reads the usage of alias's cgroup, for the metrics.
 func cgroupStats(h *cgroup.Hierarchy, alias string) (cgroup.Stats, error) {
 	f, err := readCgroup(h, alias, false)

@@ -24,8 +24,6 @@ func readCgroup(*cgroup.Hierarchy, string, bool) (cgroupFacts, error) {
 
 func cgroupMembers(*cgroup.Hierarchy, *cgroupFacts) ([]int, error) { return nil, errNoCgroups }
 
-func selfCPUSeconds(int) *float64 { return nil }
-
 func cgroupStats(*cgroup.Hierarchy, string) (cgroup.Stats, error) {
 	return cgroup.Stats{}, errNoCgroups
 }

@@ -50,12 +50,12 @@ type HostAgentProcess struct {
 	LastHealthError *string `json:"lastHealthError"`
 	// ProcessCount counts the processes of its cgroup (without cgroups,
 	// of its tree and group); 0 when stopped. CPUSeconds is the CPU time
-	// its cgroup has used, null without cgroups or when stopped;
-	// MemoryBytes its cgroup's memory.current, null also without the
-	// memory controller.
-	ProcessCount int      `json:"processCount"`
-	CPUSeconds   *float64 `json:"cpuSeconds"`
-	MemoryBytes  *uint64  `json:"memoryBytes"`
+	// its cgroup (or tree) has used; 0 when stopped. MemoryBytes is its
+	// cgroup's memory.current, null without cgroups, without the memory
+	// controller, or when stopped.
+	ProcessCount int     `json:"processCount"`
+	CPUSeconds   float64 `json:"cpuSeconds"`
+	MemoryBytes  *uint64 `json:"memoryBytes"`
 }
 
 // Page describes the single page a list response carries.
