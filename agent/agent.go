@@ -85,10 +85,6 @@ func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
 	// cfg stays the config the agent started with: a reload changes the
 	// processes only (and stopTimeouts), never a.cfg.
 	a := &Agent{cfg: cfg, log: log, store: store, fs: procfs.Default, stopTimeouts: stopTimeouts(cfg)}
-	if err := cgroupLimitsError(cfg, nil); err != nil { // nil: cgroups are not wired in yet
-		store.Close()
-		return nil, err
-	}
 	specs, byID, err := a.assign(cfg)
 	if err != nil {
 		store.Close()
@@ -103,6 +99,13 @@ func New(cfg *config.Config, log *zap.Logger) (*Agent, error) {
 		return nil, fmt.Errorf("containment: %w", err)
 	}
 	log.Info("containment: " + a.containment)
+	if err := cgroupLimitsError(cfg, a.cgroups); err != nil {
+		if a.cgroups != nil {
+			a.cgroups.Close()
+		}
+		store.Close()
+		return nil, err
+	}
 	stops := newStopDurations()
 	a.mgr, err = procmgr.New(procmgr.Options{
 		Store:     store,

@@ -165,6 +165,7 @@ func (p *proc) contain(in *instance) {
 		}
 	}
 	in.cg = p.cg
+	in.moved = true
 }
 
 // successor is the main process after the instance's own exit while

@@ -31,6 +31,9 @@ type instance struct {
 	pgid int
 	// child: this agent process forked it, so its exit status is known.
 	child bool
+	// moved: contain moved it into its cgroup, so its older sockets are
+	// filed under another cgroup (a listing scans its members' fds).
+	moved bool
 	pidfd *os.File
 	// cg, when set, is the cgroup that holds the instance and everything
 	// it spawned: SIGKILL goes to all of it and the instance is gone once

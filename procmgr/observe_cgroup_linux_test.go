@@ -338,3 +338,29 @@ func TestReadSmallGrows(t *testing.T) {
 		}
 	}
 }
+
+// TestManagerObserveCgroups goes through the real start: a Manager with
+// cgroups spawns the process into its alias's cgroup, and its listing
+// finds both ports, the setsid'd child's too, from the dump.
+func TestManagerObserveCgroups(t *testing.T) {
+	hi := testCgroups(t)
+	h := newHarness(t)
+	out := filepath.Join(t.TempDir(), "ports")
+	m, err := New(Options{Store: h.store, OutputDir: h.outDir, Cgroups: hi}, []Spec{spec("web", helper(t, "listen-setsid", out))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m = m
+	s := mustStart(t, m, "web")
+	want := readPorts(t, out, 2)
+	o, facts, err := m.ObserveFacts([]Target{{PID: s.PID, Ticks: s.StartTicks, Alias: "web", Adopted: s.Adopted}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.byCgroup == nil {
+		t.Skip("this kernel's sock_diag gives no cgroup ids (before 5.9)")
+	}
+	if f := facts[0]; s.Adopted || o.tree != nil || !slices.Equal(f.Ports, want) || f.Processes != 2 {
+		t.Errorf("adopted %v, tree taken %v, ports %v (want %v), processes %d (want 2)", s.Adopted, o.tree != nil, f.Ports, want, f.Processes)
+	}
+}

@@ -337,8 +337,9 @@ func (p *proc) spawn() (*instance, error) {
 		if cg, err = p.startCgroup(); err != nil {
 			return nil, err
 		}
-		// Resource limits of the spec (memory_max, ...) belong here,
-		// between the cgroup's creation and the fork.
+		if err := p.applyLimits(cg); err != nil {
+			return nil, err
+		}
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cg.FD()
 	}
 	var report, reportW *os.File

@@ -76,8 +76,9 @@ func (p *proc) snapshot() Snapshot {
 	if p.inst != nil && !p.daemonized {
 		s.Running, s.PID, s.StartTicks = true, p.inst.pid, p.inst.ticks
 		// group is set for an instance an agent started (in its own
-		// session); one adopted through pid_file or match has none.
-		s.Adopted = !p.inst.group
+		// session); one adopted through pid_file or match has none, and
+		// one contain moved may hold sockets from before.
+		s.Adopted = !p.inst.group || p.inst.moved
 	}
 	return s
 }
