@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,8 +52,9 @@ func TestStartRefusesCgroupLimits(t *testing.T) {
 	if code := a.cmd.ProcessState.ExitCode(); code != 2 {
 		t.Errorf("exit status %d, want 2\n%s", code, a.stderr)
 	}
-	// Line 17: the config's process item starts on line 15 (see newEnv).
-	if want := e.cfgPath + ":17: processes[0].pids_max: "; !strings.Contains(a.stderr.String(), want) || !strings.Contains(a.stderr.String(), "pids_max needs") {
+	b, _ := os.ReadFile(e.cfgPath)
+	line := 1 + strings.Count(string(b[:strings.Index(string(b), "pids_max")]), "\n")
+	if want := fmt.Sprintf("%s:%d: processes[0].pids_max: ", e.cfgPath, line); !strings.Contains(a.stderr.String(), want) || !strings.Contains(a.stderr.String(), "pids_max needs") {
 		t.Errorf("stderr lacks %q and the reason:\n%s", want, a.stderr)
 	}
 	if _, err := os.Stat(marker); err == nil {
