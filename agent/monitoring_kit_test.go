@@ -39,8 +39,8 @@ const (
 // with the reason; the test reports them rather than failing, so that the
 // kit can be ready before the agent. Remove an entry once the agent has it.
 var kitPending = map[string]string{
-	"ocp_agent_process_cpu_seconds_total": "cgroup CPU time per process (cpuSeconds): not exported yet",
-	"ocp_agent_process_memory_bytes":      "cgroup memory per process (memoryBytes): not exported yet",
+	"ocp_agent_process_cpu_seconds_total": "cgroup CPU time per process: exported only with cgroups, which this test's agent runs without",
+	"ocp_agent_process_memory_bytes":      "cgroup memory per process: exported only where the memory controller is delegated",
 }
 
 // synthetic are series Prometheus makes itself for each scrape target.
