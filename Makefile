@@ -25,13 +25,15 @@ build:
 # (change them when another demo holds those ports).
 DEMO_LISTEN ?= 127.0.0.1:62888
 DEMO_PORT   ?= 8089
+# Where the demo's processes get their cgroups: auto, off, or a path.
+DEMO_CGROUP ?= auto
 
 # The demo config is written with this checkout's absolute paths, since the
 # agent runs start commands from /; anew each time, so that DEMO_* apply.
 .PHONY: .run/demo.yaml
 .run/demo.yaml: packaging/demo.yaml.in
 	@mkdir -p .run
-	@sed -e 's|@ROOT@|$(CURDIR)|g' -e 's|@LISTEN@|$(DEMO_LISTEN)|g' -e 's|@PORT@|$(DEMO_PORT)|g' $< > $@
+	@sed -e 's|@ROOT@|$(CURDIR)|g' -e 's|@LISTEN@|$(DEMO_LISTEN)|g' -e 's|@PORT@|$(DEMO_PORT)|g' -e 's|@CGROUP@|$(DEMO_CGROUP)|g' $< > $@
 
 # The agent in the foreground. Its processes outlive it by design (as
 # under systemd), so when it ends (Ctrl-C) the recipe says how to stop them.

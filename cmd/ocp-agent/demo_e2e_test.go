@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 )
 
 // TestMakeRunAndClean runs the demo as a developer does, in a copy of the
@@ -36,6 +38,12 @@ func TestMakeRunAndClean(t *testing.T) {
 	t.Cleanup(func() { killUnder(dir) })
 	port := freeLoopbackPort(t)
 	vars := []string{fmt.Sprintf("DEMO_PORT=%d", port), fmt.Sprintf("DEMO_LISTEN=127.0.0.1:%d", freeLoopbackPort(t))}
+	// The demo's cgroups under a root of this test's own, never the host's.
+	if cg, _ := cgrouptest.Root(t); cg != "" {
+		vars = append(vars, "DEMO_CGROUP="+cg)
+	} else {
+		vars = append(vars, "DEMO_CGROUP=off")
+	}
 	demoAddr := fmt.Sprintf("127.0.0.1:%d", port)
 
 	run := exec.Command("make", append([]string{"run"}, vars...)...)

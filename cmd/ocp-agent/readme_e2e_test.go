@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 )
 
 // The README's examples are a contract with its readers: every ```console
@@ -87,6 +89,7 @@ func readmeExamples(t *testing.T, lines []string) []example {
 // become the README's, then numbers, times and hex ids are masked.
 type masker struct {
 	root, host, listen, port, port2 string
+	cgroup                          string // this run's cgroup root, shown as the agent's usual one
 }
 
 var (
@@ -97,10 +100,15 @@ var (
 	// How long until a scheduled restart depends on how fast the reader
 	// (or a loaded test machine) types.
 	maskDue = regexp.MustCompile(`restarting (now|in \S+)`)
+	// Which containment a host gives is the host's.
+	maskContainment = regexp.MustCompile(`^containment: .*`)
 )
 
 // shown turns a real output line into what the README would show.
 func (m masker) shown(s string) string {
+	if m.cgroup != "" {
+		s = strings.ReplaceAll(s, m.cgroup, "/sys/fs/cgroup/ocp-agent")
+	}
 	s = strings.ReplaceAll(s, m.root, readmeRoot)
 	s = strings.ReplaceAll(s, m.listen, readmeListen)
 	s = strings.ReplaceAll(s, m.listen[strings.LastIndex(m.listen, ":")+1:], readmeListen[strings.LastIndex(readmeListen, ":")+1:])
@@ -115,6 +123,7 @@ func (m masker) shown(s string) string {
 // shape is what must match: the shown line with volatile values masked.
 func shape(s string) string {
 	s = maskDue.ReplaceAllString(s, "restarting in N")
+	s = maskContainment.ReplaceAllString(s, "containment: MODE")
 	s = maskTime.ReplaceAllString(s, "TIME")
 	s = maskHex.ReplaceAllString(s, "HEX")
 	s = maskNum.ReplaceAllString(s, "N")
@@ -158,13 +167,21 @@ func TestReadmeExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.NewReplacer("@ROOT@", root, "@LISTEN@", listen, "@PORT@", port).Replace(string(tmpl))
+	// The demo's processes get cgroups under a root of this test's own
+	// (removed at its end), not the host's ocp-agent; without cgroup2 here,
+	// none.
+	cgRoot, _ := cgrouptest.Root(t)
+	cgSetting := "off"
+	if cgRoot != "" {
+		cgSetting = cgRoot
+	}
+	cfg := strings.NewReplacer("@ROOT@", root, "@LISTEN@", listen, "@PORT@", port, "@CGROUP@", cgSetting).Replace(string(tmpl))
 	cfgPath := filepath.Join(root, ".run", "demo.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	host, _ := os.Hostname()
-	m := masker{root: root, host: host, listen: listen, port: port, port2: port2}
+	m := masker{root: root, host: host, listen: listen, port: port, port2: port2, cgroup: cgRoot}
 
 	agent := exec.Command(filepath.Join(root, "bin", "ocp-agent"), "run", "--config", cfgPath)
 	agent.Dir = root
