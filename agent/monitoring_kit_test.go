@@ -133,6 +133,7 @@ func kitExportedSeries(t *testing.T) map[string]bool {
 server: {listen: "127.0.0.1:0"}
 auth:
   users: [{name: ocp, password: secret, permissions: [HOST_MANAGER]}]
+cgroup: off
 state_dir: %s
 processes:
   - {alias: p, id: 185, start_command: sleep 1000, start_wait: 100ms, stop_timeout: 5s, autorestart: false,

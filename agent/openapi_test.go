@@ -38,6 +38,7 @@ auth:
   users:
     - {name: ocp, password: secret, permissions: [HOST_MANAGER]}
     - {name: viewer, password: secret, permissions: [HOST_VIEWER]}
+cgroup: off
 state_dir: %s
 processes:
   - {alias: p, id: 185, start_command: sleep 1000, start_wait: 100ms, stop_timeout: 5s, autorestart: false, log_file_pattern: /tmp/p.log*,
