@@ -8,8 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/ocp-agent/ocp-agent/internal/cgrouptest"
 	"github.com/ocp-agent/ocp-agent/procmgr"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
 )
 
@@ -17,7 +17,7 @@ import (
 // gives its CPU time, process count and (with the memory controller) its
 // memory as series labelled by alias and id.
 func TestCollectorCgroupSeries(t *testing.T) {
-	h := cgrouptest.Hierarchy(t, "agent")
+	h := cgrouptest.Hierarchy(t)
 	m, err := procmgr.New(procmgr.Options{Store: state.NewMemory(), OutputDir: t.TempDir(), Cgroups: h}, []procmgr.Spec{{
 		Alias: "sleeper", ID: 7, Command: "sleep 1000", Autostart: true,
 		StopSignal: syscall.SIGTERM, StopTimeout: 2 * time.Second,

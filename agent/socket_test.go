@@ -23,23 +23,13 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/ocp-agent/ocp-agent/agent/api"
+	"github.com/ocp-agent/ocp-agent/internal/testdir"
 )
 
 // openTempDir returns a new directory that every user can reach, for
 // sockets that processes of other users connect to (t.TempDir's parent is
 // private to root).
-func openTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ocp-agent-sock-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+func openTempDir(t *testing.T) string { return testdir.Shared(t) }
 
 // socketServer is the API served on a real unix socket.
 type socketServer struct {

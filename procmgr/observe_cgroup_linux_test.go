@@ -11,14 +11,14 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/ocp-agent/ocp-agent/internal/cgrouptest"
 	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 )
 
 // testCgroups opens a Hierarchy of the test's own (see cgrouptest).
 func testCgroups(tb testing.TB) *cgroup.Hierarchy {
-	return cgrouptest.Hierarchy(tb, "procmgr")
+	return cgrouptest.Hierarchy(tb)
 }
 
 // startInCgroup creates the cgroup of alias in h and starts the helper in

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ocp-agent/ocp-agent/config"
-	"github.com/ocp-agent/ocp-agent/internal/cgrouptest"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 )
 
 // TestConfigCheckCgroupLimits: a cgroup limit the host cannot apply is a
@@ -24,7 +24,7 @@ func TestConfigCheckCgroupLimits(t *testing.T) {
 		t.Errorf("cgroups off: %v", off)
 	}
 
-	h := cgrouptest.Hierarchy(t, "check")
+	h := cgrouptest.Hierarchy(t)
 	found := limitFindings(cfg, h)
 	if slices.Contains(h.Controllers(), "memory") {
 		t.Skipf("the memory controller is enabled in %s: nothing to find", h.Dir())
