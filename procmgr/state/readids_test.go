@@ -14,8 +14,12 @@ func TestReadIDOwnersWhileTheAgentHoldsTheState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	for alias, id := range map[string]int64{"a": 5, "b": 0} {
-		if _, err := b.AssignID(alias, id); err != nil {
+	// In this order: b's id is assigned after a's 5, so it is 6.
+	for _, a := range []struct {
+		alias string
+		id    int64
+	}{{"a", 5}, {"b", 0}} {
+		if _, err := b.AssignID(a.alias, a.id); err != nil {
 			t.Fatal(err)
 		}
 	}
