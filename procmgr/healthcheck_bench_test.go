@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -18,6 +19,7 @@ import (
 // 100 without checks. It reports the manager's CPU (this process's, not
 // the servers') as a share of one core over a window of
 // HEALTH_BENCH_IDLE (default 30s) each. It prints; it asserts nothing.
+// HEALTH_BENCH_CPUPROFILE=file profiles the checked window alone.
 func BenchmarkHealthIdle100(b *testing.B) {
 	window := 30 * time.Second
 	if s := os.Getenv("HEALTH_BENCH_IDLE"); s != "" {
@@ -64,8 +66,10 @@ func BenchmarkHealthIdle100(b *testing.B) {
 			}
 		}
 		failedBefore := failedChecks(m)
+		stopProfile := profileWindow(b, checked)
 		before, start := cpuTime(), time.Now()
 		time.Sleep(window)
+		stopProfile()
 		share := float64(cpuTime()-before) / float64(time.Since(start)) * 100
 		failed := failedChecks(m) - failedBefore
 		for _, sp := range specs {
@@ -83,6 +87,27 @@ func BenchmarkHealthIdle100(b *testing.B) {
 	b.ReportMetric(with, "%core-checked")
 	b.ReportMetric(without, "%core-unchecked")
 	b.ReportMetric(with-without, "%core-of-checks")
+}
+
+// profileWindow writes a CPU profile of the checked window to the file
+// HEALTH_BENCH_CPUPROFILE names, if any: -cpuprofile would also take the
+// start and stop of the 100 servers, which dwarf the idle window.
+func profileWindow(b *testing.B, checked bool) (stop func()) {
+	name := os.Getenv("HEALTH_BENCH_CPUPROFILE")
+	if !checked || name == "" {
+		return func() {}
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // freePorts returns n loopback ports that nothing listens on right now.

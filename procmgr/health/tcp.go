@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 )
 
@@ -18,8 +19,14 @@ var _ Check = TCP{}
 
 func (c TCP) String() string { return "tcp " + c.Addr }
 
-// Check connects to c.Addr and closes the connection.
+// Check connects to c.Addr and closes the connection. An address of
+// numbers (the usual 127.0.0.1:port) takes the cheap way (connect); a
+// host name, or an IPv6 address with a zone, is dialled by the net
+// package.
 func (c TCP) Check(ctx context.Context) error {
+	if ap, err := netip.ParseAddrPort(c.Addr); err == nil && ap.Addr().Zone() == "" {
+		return bareNetError(connect(ctx, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())))
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", c.Addr)
 	if err != nil {
