@@ -140,6 +140,9 @@ stop_one() {
 
 phase phase100 100 "" sv agent -- -idle "$IDLE" -bursts "$BURSTS"
 stop_managers
+# The same 100 under the agent alone, each checked over TCP every 10 s.
+phase phasehealth 100 -health agent -- -idle "$IDLE"
+stop_managers
 phase phase20 18 -ops sv agent -- -load "$LOAD"
 stop_managers
 

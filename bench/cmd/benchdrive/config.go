@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,24 @@ func programs(managed, dir string, n int, ops bool) []program {
 	return ps
 }
 
+// healthInterval is how often the health phase checks each program.
+const healthInterval = "10s"
+
+// freePorts returns n loopback ports that nothing listens on now, all
+// held open at once so that they differ.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
+}
+
 // markFile is where the stubborn program writes when it got SIGTERM.
 func markFile(dir string) string { return filepath.Join(dir, "stubborn.mark") }
 
@@ -46,8 +65,18 @@ func markFile(dir string) string { return filepath.Join(dir, "stubborn.mark") }
 // signalling the process group and keeping the programs' output in files.
 // supervisord's own directories are under dir/sv, the agent's under
 // dir/agent.
-func writeConfigs(dir, managed, addr string, n int, ops bool) error {
+//
+// With health (the agent alone), each listening program gets a port of
+// its own and a TCP health check on it every 10 s.
+func writeConfigs(dir, managed, addr string, n int, ops, health bool) error {
 	ps := programs(managed, dir, n, ops)
+	var ports []int
+	if health {
+		var err error
+		if ports, err = freePorts(n); err != nil {
+			return err
+		}
+	}
 	for _, d := range []string{"sv/logs", "agent"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return err
@@ -98,13 +127,23 @@ log:
   level: info
 processes:
 `, agentHostID, addr, agentUser, hash, dir)
-	for _, p := range ps {
+	for i, p := range ps {
+		command := p.command
+		if health && i < len(ports) {
+			command += fmt.Sprintf(" -port %d", ports[i])
+		}
 		fmt.Fprintf(&ag, `  - alias: %s
     id: %d
     start_command: %q
     stop_timeout: %ds
     start_wait: 1s
-`, p.alias, p.id, p.command, p.grace)
+`, p.alias, p.id, command, p.grace)
+		if health && i < len(ports) {
+			fmt.Fprintf(&ag, `    health:
+      tcp: %d
+      interval: %s
+`, ports[i], healthInterval)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "supervisord.conf"), []byte(sv.String()), 0o644); err != nil {
 		return err

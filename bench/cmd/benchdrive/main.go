@@ -7,6 +7,7 @@
 //	benchdrive phase100  -dir D -addr A -sv-pid P -agent-pid Q -n N -managed M -out R
 //	benchdrive phase20   -dir D -addr A -sv-pid P -agent-pid Q -n N -out R
 //	benchdrive phase1000 -dir D -addr A -agent-pid Q -n N -out R [-idle W]
+//	benchdrive phasehealth -dir D -addr A -agent-pid Q -n N -out R [-idle W]
 //	benchdrive restarted -dir D -addr A (-sv-pid P | -agent-pid Q) -n N -out R -since T -key K [-same]
 //	benchdrive table R
 //	benchdrive freeport
@@ -25,7 +26,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchdrive config|phase100|phase20|phase1000|restarted|table|freeport ...")
+		fmt.Fprintln(os.Stderr, "usage: benchdrive config|phase100|phase20|phase1000|phasehealth|restarted|table|freeport ...")
 		os.Exit(2)
 	}
 	var err error
@@ -38,6 +39,8 @@ func main() {
 		err = runPhase20(args)
 	case "phase1000":
 		err = runPhase1000(args)
+	case "phasehealth":
+		err = runPhaseHealth(args)
 	case "restarted":
 		err = runRestarted(args)
 	case "table":
@@ -107,8 +110,9 @@ func runConfig(args []string) error {
 	var c common
 	fs := c.flags("config")
 	ops := fs.Bool("ops", false, "add the cooperative and the stubborn program")
+	health := fs.Bool("health", false, "check each listening program over TCP every "+healthInterval+" (agent)")
 	fs.Parse(args)
-	return writeConfigs(c.dir, c.managed, c.addr, c.n, *ops)
+	return writeConfigs(c.dir, c.managed, c.addr, c.n, *ops, *health)
 }
 
 func ready(timeout time.Duration, ps []program, ts ...*target) error {
@@ -341,4 +345,32 @@ func runPhase1000(args []string) error {
 		return err
 	}
 	return savePids(c.dir, cur)
+}
+
+// runPhaseHealth: the agent alone with 100 listening programs, each
+// checked over TCP every 10 s (config -health): its idle CPU, to set
+// against its idle CPU with the same programs unchecked (phase100).
+func runPhaseHealth(args []string) error {
+	var c common
+	fs := c.flags("phasehealth")
+	idle := fs.Duration("idle", 60*time.Second, "idle window")
+	fs.Parse(args)
+	ts, ps := c.targets(false, 4)
+	if len(ts) != 1 || ts[0].name != sysAgent {
+		return errors.New("phasehealth measures the agent alone")
+	}
+	ag := ts[0]
+	if err := ready(3*time.Minute, ps, ag); err != nil {
+		return err
+	}
+	if err := ag.waitHealthy(len(ps), time.Minute); err != nil {
+		return err
+	}
+	time.Sleep(5 * time.Second) // let start-up work settle
+	fmt.Fprintf(os.Stderr, "idle CPU with health checks over %v...\n", *idle)
+	cpu, err := idleCPU([]int{ag.pid}, *idle)
+	if err != nil {
+		return err
+	}
+	return c.record("idle100_health", sysAgent, cpu[0], "")
 }

@@ -89,6 +89,32 @@ func agentTarget(addr string, pid, conns int, ids map[string]int64) *target {
 	}
 }
 
+// waitHealthy waits until the agent's list shows n processes HEALTHY.
+func (t *target) waitHealthy(n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := t.list()
+		healthy := 0
+		if err == nil {
+			ps, derr := decodeList(b)
+			if err = derr; err == nil {
+				for _, p := range ps {
+					if p.Health != nil && *p.Health == "HEALTHY" {
+						healthy++
+					}
+				}
+			}
+		}
+		if err == nil && healthy >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %d of %d healthy after %v (%v)", t.name, healthy, n, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // current lists the processes of t.
 func (t *target) current() (map[string]listedProc, error) {
 	b, err := t.list()
