@@ -29,6 +29,12 @@ const benchListPath = "/compute/hosts/20/agent/processes"
 // each listen on a port, and returns it once all of them show their port.
 func benchAgent(b *testing.B, n int) *Agent {
 	b.Helper()
+	return benchAgentLogging(b, n, zap.NewNop())
+}
+
+// benchAgentLogging is benchAgent with the agent logging to log.
+func benchAgentLogging(b *testing.B, n int, log *zap.Logger) *Agent {
+	b.Helper()
 	dir := b.TempDir()
 	managed := filepath.Join(dir, "managed")
 	build := exec.Command("go", "build", "-o", managed, "github.com/ocp-agent/ocp-agent/bench/managed")
@@ -47,7 +53,7 @@ func benchAgent(b *testing.B, n int) *Agent {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := New(cfg, zap.NewNop())
+	a, err := New(cfg, log)
 	if err != nil {
 		b.Fatal(err)
 	}
