@@ -186,7 +186,7 @@ func (m *Manager) launch(p *proc) {
 func (m *Manager) load(spec Spec) (*proc, error) {
 	p := &proc{
 		spec: spec, m: m, reqs: make(chan request), done: make(chan struct{}),
-		log: m.log.With(zap.String("alias", spec.Alias)),
+		log: procLog{log: m.log, alias: spec.Alias},
 	}
 	rec, ok, err := m.store.Get(spec.Alias)
 	if err != nil {

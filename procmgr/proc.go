@@ -66,7 +66,7 @@ type waiter struct {
 type proc struct {
 	spec   Spec
 	m      *Manager
-	log    *zap.Logger
+	log    procLog
 	reqs   chan request
 	done   chan struct{}
 	cancel context.CancelFunc // ends run, leaving the process as it is
@@ -159,8 +159,7 @@ func (p *proc) boot() {
 
 func (p *proc) handle(r request) {
 	if r.op == opUpdate {
-		p.spec = r.spec
-		p.log = p.m.log.With(zap.String("alias", p.spec.Alias))
+		p.spec = r.spec // same alias: p.log stays
 		p.rec.UpdateTime = time.Now()
 		p.save()
 		p.publish()
