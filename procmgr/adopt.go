@@ -25,7 +25,7 @@ func (p *proc) adoptRecorded() *instance {
 		p.forgetIdentity()
 		return nil
 	}
-	in, err := adopt(p.m.ctx, p.m.fs, r.PID, r.StartTicks, r.Group)
+	in, err := adopt(p.m.exits, p.m.fs, r.PID, r.StartTicks, r.Group)
 	if err != nil && r.Group {
 		if in = p.adoptGroup(r.PID, r.StartTicks); in != nil {
 			p.log.Info("recorded instance is gone, but members of its process group remain; following them",
@@ -67,7 +67,7 @@ func (p *proc) adoptGroup(pgid int, ticks uint64) *instance {
 	if best == nil {
 		return nil
 	}
-	in, err := adopt(p.m.ctx, p.m.fs, best.PID, best.StartTicks, false)
+	in, err := adopt(p.m.exits, p.m.fs, best.PID, best.StartTicks, false)
 	if err != nil {
 		return nil
 	}
@@ -113,7 +113,7 @@ func (p *proc) fromLaunch(token string) *instance {
 	if err != nil {
 		return nil
 	}
-	in, err := adopt(p.m.ctx, p.m.fs, pid, ticks, true)
+	in, err := adopt(p.m.exits, p.m.fs, pid, ticks, true)
 	if err != nil {
 		return nil
 	}
@@ -211,7 +211,7 @@ func (p *proc) fromPidFile(from launchID) (*instance, error) {
 	if p.spec.Match != nil && !p.matches(pid) {
 		return nil, fmt.Errorf("pid file %s names pid %d, which does not match %s", path, pid, p.spec.Match)
 	}
-	return adopt(p.m.ctx, p.m.fs, pid, st.StartTicks, false)
+	return adopt(p.m.exits, p.m.fs, pid, st.StartTicks, false)
 }
 
 // mayAdopt checks what every adopted process must be, however it was
@@ -325,7 +325,7 @@ func (p *proc) fromMatch() (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("match %s: %w", p.spec.Match, err)
 	}
-	return adopt(p.m.ctx, p.m.fs, pid, ticks, false)
+	return adopt(p.m.exits, p.m.fs, pid, ticks, false)
 }
 
 // runsAs reports whether pid's real uid is uid.

@@ -67,7 +67,7 @@ func (p *proc) fromCgroup() *instance {
 		if err != nil {
 			continue
 		}
-		in, err := adopt(p.m.ctx, p.m.fs, pid, ticks, st.PGRP == pid)
+		in, err := adopt(p.m.exits, p.m.fs, pid, ticks, st.PGRP == pid)
 		if err != nil {
 			continue
 		}

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 )
@@ -35,6 +33,10 @@ type instance struct {
 	// filed under another cgroup (a listing scans its members' fds).
 	moved bool
 	pidfd *os.File
+	// watch notices the exit through pidfd (nil without a pidfd); watchID
+	// names the instance there.
+	watch   *exitWatch
+	watchID int32
 	// cg, when set, is the cgroup that holds the instance and everything
 	// it spawned: SIGKILL goes to all of it and the instance is gone once
 	// it is empty. The proc owns it (it outlives instances).
@@ -48,16 +50,17 @@ type instance struct {
 	status int           // exit status, valid once exited is closed; -1 when unknown
 }
 
-// spawn starts cmd as a new instance in its own session.
+// spawn starts cmd as a new instance in its own session, watched by w.
 //
 // The child's pidfd comes from clone itself (SysProcAttr.PidFD), so it
 // names the child from its first instant. Go's os.Process keeps a
 // duplicate for its Wait and Signal, which this package does not use:
-// it is released, and the child is reaped here, which halves the agent's
-// fds (one per managed process instead of two: fewer to scan when the
-// agent lists its own ports). Without pidfds (Linux before 5.3), the
-// exit is awaited with cmd.Wait, a thread blocked per child.
-func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
+// it is released, and the child is reaped by w once its pidfd says it
+// exited, which halves the agent's fds (one per managed process instead
+// of two: fewer to scan when the agent lists its own ports). Without
+// pidfds (Linux before 5.3), the exit is awaited with cmd.Wait, a thread
+// blocked per child.
+func spawn(cmd *exec.Cmd, fs procfs.FS, w *exitWatch) (*instance, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -78,13 +81,6 @@ func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
 	if st, err := fs.Stat(pid); err == nil {
 		in.ticks = st.StartTicks
 	}
-	// Non-blocking, so that os.NewFile registers it with the runtime's
-	// poller and waitExit parks there; a blocking fd would leave the wait
-	// to wait4, a thread blocked per child.
-	if pidfd >= 0 && unix.SetNonblock(pidfd, true) != nil {
-		unix.Close(pidfd)
-		pidfd = -1
-	}
 	if pidfd < 0 {
 		go func() {
 			in.status = waitStatus(cmd.Wait())
@@ -93,17 +89,17 @@ func spawn(cmd *exec.Cmd, fs procfs.FS) (*instance, error) {
 		}()
 		return in, nil
 	}
+	// Blocking, as clone made it: w waits on it, not the runtime's poller.
 	in.pidfd = os.NewFile(uintptr(pidfd), fmt.Sprintf("pidfd:%d", pid))
 	cmd.Process.Release()
-	go func() {
-		// Parked in the runtime's poller until the child exits, without
-		// a thread of its own; then wait4 only reaps the zombie, which
-		// holds the pid until then, so it cannot be anybody else.
-		_ = waitExit(context.Background(), in.pidfd)
-		in.status = reap(pid)
+	if err := w.add(in); err != nil {
+		// Nobody would notice its exit: it must not run.
+		_ = killGroup(pid, syscall.SIGKILL)
+		reap(pid)
 		unregister(pid)
-		close(in.exited)
-	}()
+		in.pidfd.Close()
+		return nil, err
+	}
 	return in, nil
 }
 
@@ -121,29 +117,13 @@ func waitStatus(err error) int {
 	return -1
 }
 
-// reap waits for the child pid, which has exited, and returns its exit
-// status (-1 when wait4 fails, which only a bug here could cause).
-func reap(pid int) int {
-	var ws syscall.WaitStatus
-	for {
-		_, err := syscall.Wait4(pid, &ws, 0, nil)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil {
-			return -1
-		}
-		return exitStatus(ws)
-	}
-}
-
 // adopt takes over a running process that this agent process did not
 // fork, after checking that pid still has the start time recorded for it.
 // The check is made after the pidfd is open, so the pidfd is known to
 // name the recorded process; from then on signals go through it. The exit
-// is noticed through the pidfd, with the status unknown.
-func adopt(ctx context.Context, fs procfs.FS, pid int, ticks uint64, group bool) (*instance, error) {
-	f, err := pidfdOpen(pid)
+// is noticed by w through the pidfd, with the status unknown.
+func adopt(w *exitWatch, fs procfs.FS, pid int, ticks uint64, group bool) (*instance, error) {
+	f, err := pidfdOpenWatched(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -164,11 +144,10 @@ func adopt(ctx context.Context, fs procfs.FS, pid int, ticks uint64, group bool)
 		pid: pid, ticks: ticks, group: group && st.PGRP == pid, pidfd: f,
 		started: time.Now().Add(-elapsed(ticks)), exited: make(chan struct{}), status: -1,
 	}
-	go func() {
-		if waitExit(ctx, f) == nil {
-			close(in.exited)
-		}
-	}()
+	if err := w.add(in); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return in, nil
 }
 
@@ -333,8 +312,12 @@ func liveMembers(fs procfs.FS, pgid int) ([]*os.File, error) {
 	return out, nil
 }
 
-// release closes the instance's pidfd. The process is not touched.
+// release stops watching the instance and closes its pidfd. The process
+// is not touched; a child the agent spawned is still reaped once it exits.
 func (in *instance) release() {
+	if in.watch != nil {
+		in.watch.remove(in)
+	}
 	if in.pidfd != nil {
 		in.pidfd.Close()
 	}

@@ -77,6 +77,7 @@ type Manager struct {
 	backoff       Backoff
 	killWait      time.Duration
 	cgroups       *cgroup.Hierarchy // nil: no containment (Options.Cgroups)
+	exits         *exitWatch        // notices the exits of every instance
 
 	// mu guards procs and order, which change only on Update (a reload);
 	// request paths take the read lock just long enough to find a proc.
@@ -121,6 +122,10 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 		killWait: opts.KillWait, cgroups: opts.Cgroups,
 		procs: make(map[string]*proc, len(specs)),
 	}
+	if err := m.watchExits(); err != nil {
+		cancel()
+		return nil, err
+	}
 	if m.cgroups == nil {
 		// Without cgroups, double-forked descendants of the processes
 		// come back to the agent instead of init, so that they stay in
@@ -164,6 +169,23 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 		m.rotateLoop(ctx)
 	}()
 	return m, nil
+}
+
+// watchExits starts the watch of the instances' exits, which ends with
+// the manager's context: Close waits for it.
+func (m *Manager) watchExits() error {
+	w, err := newExitWatch()
+	if err != nil {
+		return err
+	}
+	m.exits = w
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		w.run()
+	}()
+	context.AfterFunc(m.ctx, w.close)
+	return nil
 }
 
 // launch adds p to the managed set and starts its owner.

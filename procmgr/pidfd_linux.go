@@ -16,7 +16,18 @@ import (
 // the same pid, and it becomes readable when the process exits. It is opened
 // non-blocking so that the runtime's poller can wait on it (waitExit).
 func pidfdOpen(pid int) (*os.File, error) {
-	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	return openPidfd(pid, unix.PIDFD_NONBLOCK)
+}
+
+// pidfdOpenWatched returns a pidfd for pid that an exitWatch will wait
+// on: blocking, so that the runtime's poller does not take it as well (a
+// poll descriptor per managed process, for nothing).
+func pidfdOpenWatched(pid int) (*os.File, error) {
+	return openPidfd(pid, 0)
+}
+
+func openPidfd(pid, flags int) (*os.File, error) {
+	fd, err := unix.PidfdOpen(pid, flags)
 	if err != nil {
 		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}

@@ -347,7 +347,7 @@ func (p *proc) spawn() (*instance, error) {
 			return nil, err
 		}
 	}
-	in, err := spawn(cmd, p.m.fs)
+	in, err := spawn(cmd, p.m.fs, p.m.exits)
 	if reportW != nil {
 		reportW.Close() // the child has its copy; EOF once it has exec'd
 	}

@@ -48,6 +48,9 @@ var subreaper struct {
 	err  error
 }
 
+// reaper is started once per process, by the first that needs it.
+var reaper sync.Once
+
 // becomeSubreaper makes the agent a child subreaper and starts the reaper,
 // once per process.
 func becomeSubreaper(log *zap.Logger) error {
@@ -57,6 +60,14 @@ func becomeSubreaper(log *zap.Logger) error {
 			return
 		}
 		subreaper.on.Store(true)
+		startReaper(log)
+	})
+	return subreaper.err
+}
+
+// startReaper reaps orphans on every SIGCHLD from now on, once per process.
+func startReaper(log *zap.Logger) {
+	reaper.Do(func() {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGCHLD)
 		go func() {
@@ -67,7 +78,6 @@ func becomeSubreaper(log *zap.Logger) error {
 		// Orphans may have arrived before the handler was in place.
 		reapOrphans(procfs.Default, log)
 	})
-	return subreaper.err
 }
 
 // isSubreaper reports whether the agent made itself a child subreaper:
@@ -92,6 +102,23 @@ func forkRegistered(start func() (int, error)) (int, error) {
 		spawned.mu.Unlock()
 	}
 	return pid, err
+}
+
+// abandon leaves a spawned child that no manager waits for any more (its
+// manager closed, or released it while it ran) to the reaper: it is no
+// longer registered, so the reaper takes it for an orphan (it is in a
+// session of its own) and reaps it once it exits, rather than leave a
+// zombie. One that has exited already is reaped here: its SIGCHLD may
+// have come while it was still registered.
+func abandon(pid int) {
+	startReaper(zap.NewNop()) // before the pid is unregistered: no SIGCHLD of it is missed
+	spawned.fork.Lock()
+	defer spawned.fork.Unlock()
+	spawned.mu.Lock()
+	delete(spawned.pids, pid)
+	spawned.mu.Unlock()
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 }
 
 // unregister forgets a spawned pid once it has been reaped.
