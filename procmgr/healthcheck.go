@@ -55,10 +55,13 @@ type healthResult struct {
 	err    error
 }
 
-// checks is a process's health checking. Its fields belong to the owner
-// (run); a check itself runs on a goroutine of its own (a time.AfterFunc),
-// reads nothing of them, and sends its result to results, which run
-// selects on. Nothing runs while a process is idle but that one timer.
+// checks is a process's health checking, made by its first series of
+// checks: a process without a health check (most of them) has none, and
+// its owner no channel to wait on for results. Its fields belong to the
+// owner (run); a check itself runs on a goroutine of its own (a
+// time.AfterFunc), reads nothing of them, and sends its result to results,
+// which run selects on. Nothing runs while a process is idle but that one
+// timer.
 type checks struct {
 	results chan healthResult // capacity 1: one check at most is ever running
 	series  uint64            // bumped when checks start or stop; older results are stale
@@ -88,12 +91,15 @@ type checks struct {
 // startChecks begins a series of checks of the current instance, the
 // first after delay.
 func (p *proc) startChecks(delay time.Duration) {
-	c := &p.health
 	p.stopChecks()
 	hs := p.spec.Health
 	if hs == nil {
 		return
 	}
+	if p.health == nil {
+		p.health = &checks{results: make(chan healthResult, 1), deferred: -1}
+	}
+	c := p.health
 	c.series++
 	c.on, c.spec, c.fails, c.retry = true, *hs, 0, firstRetry
 	c.check = p.buildCheck(*hs)
@@ -109,7 +115,7 @@ func (p *proc) startChecks(delay time.Duration) {
 // armCheck runs the next check of the current series after delay. The
 // function the timer runs owns nothing: it gets copies of what it needs.
 func (p *proc) armCheck(delay time.Duration) {
-	c := &p.health
+	c := p.health
 	ctx, check, timeout, series, results, done := c.ctx, c.check, c.spec.Timeout, c.series, c.results, p.done
 	c.pending = true
 	if delay >= coalesceMin {
@@ -132,7 +138,10 @@ func (p *proc) armCheck(delay time.Duration) {
 // check (if any) cancelled, and its result, when it comes, ignored. It
 // never waits for a check.
 func (p *proc) stopChecks() {
-	c := &p.health
+	c := p.health
+	if c == nil {
+		return // never checked; snapshot says UNKNOWN when a check is configured
+	}
 	if c.cancel != nil {
 		c.cancel()
 		c.ctx, c.cancel = nil, nil
@@ -152,7 +161,7 @@ func (p *proc) stopChecks() {
 
 // onHealth takes a check's result.
 func (p *proc) onHealth(r healthResult) {
-	c := &p.health
+	c := p.health
 	c.pending = false
 	if r.series != c.series || !c.on {
 		// A cancelled check of an earlier series: no verdict. A series
@@ -198,7 +207,7 @@ func (p *proc) onHealth(r healthResult) {
 
 // healthy takes a passed check: a start waiting for it is settled.
 func (p *proc) healthy() {
-	c := &p.health
+	c := p.health
 	if c.status == HealthUnhealthy {
 		p.log.Info("healthy again")
 	}
@@ -286,7 +295,7 @@ func (p *proc) awaitHealthy() {
 // The process is stopped, then the start fails with the last check's
 // error.
 func (p *proc) neverHealthy() {
-	c := &p.health
+	c := p.health
 	p.healthWait = false
 	hs := p.spec.Health
 	within := time.Duration(hs.Failures) * hs.Interval
@@ -302,7 +311,7 @@ func (p *proc) neverHealthy() {
 // restartUnhealthy stops an unhealthy process; once it is gone, it is
 // started again after the back-off (onGone).
 func (p *proc) restartUnhealthy() {
-	c := &p.health
+	c := p.health
 	p.log.Warn("restarting an unhealthy process", zap.String("last_error", c.lastErr))
 	p.rec.LastError = oneLine(fmt.Sprintf("unhealthy after %d failed checks: %s", c.fails, c.lastErr))
 	p.healthRestart = true

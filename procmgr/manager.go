@@ -189,9 +189,11 @@ func (m *Manager) watchExits() error {
 }
 
 // launch adds p to the managed set and starts its owner.
+//
+// Its owner ends with the manager's context, or on opRemove: a context of
+// its own would cost every process a context and a channel (about 250
+// bytes) for the rare removal.
 func (m *Manager) launch(p *proc) {
-	ctx, cancel := context.WithCancel(m.ctx)
-	p.cancel = cancel
 	m.mu.Lock()
 	m.procs[p.spec.Alias] = p
 	m.order = append(m.order, p)
@@ -200,7 +202,7 @@ func (m *Manager) launch(p *proc) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		p.run(ctx)
+		p.run(m.ctx)
 	}()
 }
 

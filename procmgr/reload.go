@@ -63,7 +63,7 @@ func (m *Manager) Update(specs []Spec) (Changes, error) {
 		if sameSpec(p.spec, s) {
 			continue
 		}
-		if _, err := m.request(context.Background(), p, request{op: opUpdate, spec: s}); err != nil {
+		if _, err := m.request(context.Background(), p, request{op: opUpdate, spec: &s}); err != nil {
 			errs = append(errs, fmt.Errorf("update %s: %w", s.Alias, err))
 			continue
 		}
@@ -106,7 +106,7 @@ func (m *Manager) remove(p *proc) error {
 	delete(m.procs, alias)
 	m.order = slices.DeleteFunc(m.order, func(q *proc) bool { return q == p })
 	m.mu.Unlock()
-	p.cancel()
+	m.request(context.Background(), p, request{op: opRemove}) // ErrClosed: it has ended already
 	<-p.done
 	if m.cgroups != nil {
 		m.removeCgroup(alias) // a populated one (a start raced the removal) is left and logged

@@ -55,10 +55,9 @@ func (p *proc) snapshot() Snapshot {
 		LastActiveTime: p.rec.LastActiveTime,
 		RestartCount:   p.rec.RestartCount,
 		LastError:      p.rec.LastError,
-
-		Health:             p.health.status,
-		LastHealthError:    p.health.lastErr,
-		HealthChecksFailed: p.health.failed,
+	}
+	if c := p.health; c != nil {
+		s.Health, s.LastHealthError, s.HealthChecksFailed = c.status, c.lastErr, c.failed
 	}
 	if p.phase == phaseBackoff {
 		s.NextStartTime = p.rec.NextStartTime
