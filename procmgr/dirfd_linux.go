@@ -82,6 +82,16 @@ func (d *heldDir) open(name string, flag int, perm uint32) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// size is the size of name in d, read without opening it (a symlink's
+// own): one syscall, for a look at every output file.
+func (d *heldDir) size(name string) (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: filepath.Join(d.path, name), Err: err}
+	}
+	return st.Size, nil
+}
+
 // rename renames from to to within d; neither is followed if a symlink.
 func (d *heldDir) rename(from, to string) error {
 	if err := unix.Renameat(d.fd, from, d.fd, to); err != nil {

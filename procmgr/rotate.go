@@ -18,9 +18,15 @@ import (
 const (
 	defaultOutputMaxSize = 10 << 20
 	defaultOutputBackups = 3
-	// rotateEvery is the backstop: every file is looked at this often even
-	// when no write was reported (the watch failed, or its queue overflowed).
+	// rotateEvery is how often every file is looked at when the output
+	// directory cannot be watched (or the watch failed).
 	rotateEvery = 30 * time.Second
+	// sweepEvery is the backstop while the directory is watched: the watch
+	// reports every write, and says when its queue overflowed, so this
+	// only bounds what a write lost some other way could cost. An idle
+	// agent wakes this rarely, for a stat of each file: with a thousand
+	// processes, a look at every file each 30 s was most of what it did.
+	sweepEvery = 10 * time.Minute
 	// copyEvery paces the copies into backups per file: a process writing
 	// faster than OutputMaxSize per copyEvery has its extra output dropped
 	// rather than copied, so that the agent's own writes stay bounded
@@ -49,14 +55,13 @@ func (m *Manager) rotateLoop(ctx context.Context) {
 		defer stop()
 	}
 	lastCopy := map[string]time.Time{}
-	t := time.NewTicker(rotateEvery)
-	defer t.Stop()
+	var tick <-chan time.Time // while unwatched
 	for {
 		var names []string
 		all := false
 		if w != nil {
 			var err error
-			names, all, err = w.next(rotateEvery)
+			names, all, err = w.next(sweepEvery)
 			if err != nil && ctx.Err() == nil {
 				m.log.Warn("output watch failed: rotating every "+rotateEvery.String()+" only", zap.Error(err))
 				w.close()
@@ -64,9 +69,14 @@ func (m *Manager) rotateLoop(ctx context.Context) {
 			}
 		}
 		if w == nil {
+			if tick == nil {
+				t := time.NewTicker(rotateEvery)
+				defer t.Stop()
+				tick = t.C
+			}
 			select {
 			case <-ctx.Done():
-			case <-t.C:
+			case <-tick:
 			}
 		}
 		if ctx.Err() != nil {
@@ -126,6 +136,11 @@ type rotation struct {
 // at most, the price every copytruncate rotation pays. Every file is
 // opened relative to dir and never through a symlink.
 func rotateOutput(dir *heldDir, name string, maxSize int64, backups int, keep bool) (rotation, error) {
+	// Most looks find the file under its limit: a stat says so without
+	// opening it.
+	if size, err := dir.size(name); errors.Is(err, fs.ErrNotExist) || (err == nil && size <= maxSize) {
+		return rotation{}, nil
+	}
 	f, err := dir.open(name, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return rotation{}, nil
