@@ -1,10 +1,12 @@
 package procmgr
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -23,6 +25,20 @@ func (p *proc) writePidFile(pid int) {
 	if err := p.m.runDir.writeAtomic(p.spec.Alias+".pid", []byte(strconv.Itoa(pid)+"\n")); err != nil {
 		p.log.Warn("cannot write pid file", zap.Error(err))
 	}
+}
+
+// keepPidFile is writePidFile at a load, which after an agent's restart
+// finds most pid files holding their pid already: such a file is left as
+// it is, read rather than made again and renamed (a create and a rename
+// in one directory, for each of 1000 processes, were most of the start).
+func (p *proc) keepPidFile(pid int) {
+	if p.m.runDir == nil {
+		return
+	}
+	if p.m.runDir.holds(p.spec.Alias+".pid", []byte(strconv.Itoa(pid)+"\n")) {
+		return
+	}
+	p.writePidFile(pid)
 }
 
 // removePidFile removes the pid file once nothing runs.
@@ -61,4 +77,17 @@ func (d *heldDir) writeAtomic(name string, data []byte) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+// holds reports whether name in d is a file (see open) with exactly data
+// in it.
+func (d *heldDir) holds(name string, data []byte) bool {
+	f, err := d.open(name, os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, len(data)+1)
+	n, err := io.ReadFull(f, buf)
+	return err == io.ErrUnexpectedEOF && bytes.Equal(buf[:n], data)
 }
