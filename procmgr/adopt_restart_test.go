@@ -180,3 +180,41 @@ func cgroupProcs(t *testing.T, hier *cgroup.Hierarchy, alias string) []int {
 	}
 	return pids
 }
+
+// TestHeldDirHolds: a pid file is kept at a load only when it is a plain
+// file of the agent's with exactly the pid in it.
+func TestHeldDirHolds(t *testing.T) {
+	dir := t.TempDir()
+	d, err := openHeldDir(dir, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("same.pid", "123\n")
+	write("other.pid", "124\n")
+	write("longer.pid", "123\n456\n")
+	write("target", "123\n")
+	if err := os.Symlink("target", filepath.Join(dir, "symlink.pid")); err != nil {
+		t.Fatal(err)
+	}
+	write("linked", "123\n")
+	if err := os.Link(filepath.Join(dir, "linked"), filepath.Join(dir, "hardlink.pid")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir.pid"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{
+		"same.pid": true, "other.pid": false, "longer.pid": false, "missing.pid": false,
+		"symlink.pid": false, "hardlink.pid": false, "dir.pid": false,
+	} {
+		if got := d.holds(name, []byte("123\n")); got != want {
+			t.Errorf("holds(%s) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -1,12 +1,10 @@
 package procmgr
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -77,17 +75,4 @@ func (d *heldDir) writeAtomic(name string, data []byte) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
-}
-
-// holds reports whether name in d is a file (see open) with exactly data
-// in it.
-func (d *heldDir) holds(name string, data []byte) bool {
-	f, err := d.open(name, os.O_RDONLY, 0)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	buf := make([]byte, len(data)+1)
-	n, err := io.ReadFull(f, buf)
-	return err == io.ErrUnexpectedEOF && bytes.Equal(buf[:n], data)
 }
