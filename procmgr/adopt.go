@@ -25,11 +25,15 @@ func (p *proc) adoptRecorded() *instance {
 		p.forgetIdentity()
 		return nil
 	}
+	// An instance that an earlier adoption moved into its cgroup is still
+	// one whose older sockets are filed under another cgroup.
+	moved := r.MovedTicks != 0 && r.MovedTicks == r.StartTicks
 	in, err := adopt(p.m.exits, p.m.fs, r.PID, r.StartTicks, r.Group)
 	if err != nil && r.Group {
 		if in = p.adoptGroup(r.PID, r.StartTicks); in != nil {
 			p.log.Info("recorded instance is gone, but members of its process group remain; following them",
 				zap.Int("pgid", r.PID), zap.Int("pid", in.pid))
+			in.moved = moved
 			return in
 		}
 	}
@@ -39,6 +43,7 @@ func (p *proc) adoptRecorded() *instance {
 		return nil
 	}
 	p.log.Info("adopted the recorded instance", zap.Int("pid", in.pid))
+	in.moved = moved
 	return in
 }
 
@@ -51,7 +56,7 @@ func (p *proc) adoptRecorded() *instance {
 // pid; signals go to every live member, and the instance is gone once
 // none is left.
 func (p *proc) adoptGroup(pgid int, ticks uint64) *instance {
-	stats, err := p.m.fs.AllStats()
+	stats, err := p.allStats()
 	if err != nil {
 		return nil
 	}
@@ -78,7 +83,7 @@ func (p *proc) adoptGroup(pgid int, ticks uint64) *instance {
 // forgetIdentity records that the recorded instance vanished while nobody
 // watched: its exit status is unknown.
 func (p *proc) forgetIdentity() {
-	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = 0, 0, "", false
+	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group, p.rec.MovedTicks = 0, 0, "", false, 0
 	p.rec.LastExitCode = nil
 	p.rec.UpdateTime = time.Now()
 	p.removePidFile()
@@ -341,7 +346,7 @@ var errNoneFound = errors.New("no such process")
 // which ok is true, never the agent itself nor a kernel thread. Each
 // process is tested only if it is older than the best so far.
 func (p *proc) oldest(ok func(pid int) bool) (int, uint64, error) {
-	stats, err := p.m.fs.AllStats()
+	stats, err := p.allStats()
 	if err != nil {
 		return 0, 0, err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -111,11 +110,11 @@ func (p *proc) oldestInCgroup() (int, uint64, error) {
 // inCgroup reports whether pid is in the alias's cgroup: with cgroups, the
 // test that a process named by pid_file comes from the start (descends).
 func (p *proc) inCgroup(pid int) error {
-	pids, err := p.cg.Procs()
+	in, err := p.cg.Holds(pid)
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(pids, pid) {
+	if !in {
 		return fmt.Errorf("which is not in the cgroup %s", p.cg.Dir())
 	}
 	return nil
@@ -129,8 +128,19 @@ func (p *proc) inCgroup(pid int) error {
 // sockets they created there (ports are still found by the fd scan). The
 // cgroup is made when missing. A failed move is logged: the instance is
 // then followed by its pid and group as without cgroups.
+//
+// An instance already in the cgroup (the usual case: the one an earlier
+// agent started or moved there, adopted after an agent restart) is left
+// where it is, without a look at the host's processes: its members were
+// born there or moved with it. It keeps the moved mark its adoption gave
+// it.
 func (p *proc) contain(in *instance) {
 	if p.m.cgroups == nil || in.cg != nil {
+		return
+	}
+	if p.cg != nil && p.inCgroup(in.pid) == nil {
+		in.cg = p.cg
+		p.markMoved(in)
 		return
 	}
 	if p.cg == nil {
@@ -144,19 +154,7 @@ func (p *proc) contain(in *instance) {
 		}
 		p.cg = cg
 	}
-	pids := []int{in.pid}
-	if st, err := p.m.fs.Stat(in.pid); err == nil && st.PGRP == in.pid {
-		// The group id cannot be reused while its leader lives, so these
-		// pids are members, short of one exiting and its pid being reused
-		// within this loop.
-		stats, _ := p.m.fs.AllStats()
-		for _, st := range stats {
-			if st.PGRP == in.pid && st.PID != in.pid && st.State != 'Z' {
-				pids = append(pids, st.PID)
-			}
-		}
-	}
-	for _, pid := range pids {
+	for _, pid := range p.groupOf(in.pid) {
 		if err := p.cg.Move(pid); err != nil {
 			p.log.Warn("cannot move into the cgroup; following the process by its pid", zap.Int("pid", pid), zap.Error(err))
 			if pid == in.pid {
@@ -166,6 +164,38 @@ func (p *proc) contain(in *instance) {
 	}
 	in.cg = p.cg
 	in.moved = true
+	p.markMoved(in)
+}
+
+// groupOf returns pid, and the live members of its process group when it
+// leads one. The listing may be the load's shared one, taken a moment
+// before: each member is checked again, and a pid still in the group now
+// is a member (the group id cannot be reused while its leader lives),
+// short of one exiting and its pid being reused within this loop.
+func (p *proc) groupOf(pid int) []int {
+	pids := []int{pid}
+	if st, err := p.m.fs.Stat(pid); err != nil || st.PGRP != pid {
+		return pids
+	}
+	stats, _ := p.allStats()
+	for _, st := range stats {
+		if st.PGRP != pid || st.PID == pid || st.State == 'Z' {
+			continue
+		}
+		if now, err := p.m.fs.Stat(st.PID); err == nil && now.PGRP == pid && now.State != 'Z' {
+			pids = append(pids, st.PID)
+		}
+	}
+	return pids
+}
+
+// markMoved records whether in entered its cgroup by a move (see
+// state.Record.MovedTicks), for the next agent's adoption of it.
+func (p *proc) markMoved(in *instance) {
+	p.rec.MovedTicks = 0
+	if in.moved {
+		p.rec.MovedTicks = in.ticks
+	}
 }
 
 // successor is the main process after the instance's own exit while

@@ -56,16 +56,7 @@ func portFree(port int) bool {
 // members lists the pids in alias's cgroup.
 func members(t *testing.T, h *harness, alias string) []int {
 	t.Helper()
-	cg, err := h.cgroups.Lookup(alias)
-	if err != nil {
-		t.Fatalf("cgroup of %s: %v", alias, err)
-	}
-	defer cg.Close()
-	pids, err := cg.Procs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pids
+	return cgroupProcs(t, h.cgroups, alias)
 }
 
 // Each way of leaving the process group or the parent chain leaves the

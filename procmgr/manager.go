@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ocp-agent/ocp-agent/internal/parallel"
 	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
 	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 	"github.com/ocp-agent/ocp-agent/procmgr/state"
@@ -23,6 +24,9 @@ import (
 type Store interface {
 	Get(alias string) (state.Record, bool, error)
 	Put(r state.Record) error
+	// PutAll writes every record of an agent's start (or of the processes
+	// a reload adds) in one commit.
+	PutAll(rs []state.Record) error
 	Delete(alias string) error
 }
 
@@ -143,7 +147,6 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var loaded []*proc
 	for _, spec := range specs {
 		if seen[spec.Alias] {
 			m.closeDirs()
@@ -151,18 +154,15 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 			return nil, fmt.Errorf("process %s: duplicate alias", spec.Alias)
 		}
 		seen[spec.Alias] = true
-		p, err := m.load(spec)
-		if err != nil {
-			m.closeDirs()
-			cancel()
-			return nil, err
-		}
-		loaded = append(loaded, p)
+	}
+	loaded, err := m.loadAll(specs)
+	if err != nil {
+		m.closeDirs()
+		cancel()
+		return nil, err
 	}
 	m.removeStaleCgroups(seen)
-	for _, p := range loaded {
-		m.launch(p)
-	}
+	m.launch(loaded)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -188,30 +188,109 @@ func (m *Manager) watchExits() error {
 	return nil
 }
 
-// launch adds p to the managed set and starts its owner.
+// launch adds ps to the managed set (sorted once for all of them) and
+// starts their owners.
 //
-// Its owner ends with the manager's context, or on opRemove: a context of
+// An owner ends with the manager's context, or on opRemove: a context of
 // its own would cost every process a context and a channel (about 250
 // bytes) for the rare removal.
-func (m *Manager) launch(p *proc) {
+func (m *Manager) launch(ps []*proc) {
 	m.mu.Lock()
-	m.procs[p.spec.Alias] = p
-	m.order = append(m.order, p)
+	for _, p := range ps {
+		m.procs[p.spec.Alias] = p
+		m.order = append(m.order, p)
+	}
 	sortByID(m.order)
 	m.mu.Unlock()
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		p.run(m.ctx)
-	}()
+	for _, p := range ps {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			p.run(m.ctx)
+		}()
+	}
 }
 
-// load reads spec's record and adopts its running instance, if any.
-func (m *Manager) load(spec Spec) (*proc, error) {
+// loadAll loads every spec's process (see load) and commits them. The
+// loads are spread over the cores: each is a few dozen system calls (the
+// record, a pidfd, /proc and cgroup files), independent of the others',
+// and an agent restarting over 1000 processes makes them all before it
+// serves. They share one listing of the host's processes, taken when the
+// first of them needs it. On error nothing is returned: the adopted
+// instances are released, untouched.
+func (m *Manager) loadAll(specs []Spec) ([]*proc, error) {
+	scan := &hostScan{}
+	loaded := make([]*proc, len(specs))
+	errs := make([]error, len(specs))
+	parallel.For(len(specs), 16, func(i int) {
+		loaded[i], errs[i] = m.load(specs[i], scan)
+	})
+	for _, err := range errs {
+		if err != nil {
+			release(loaded)
+			return nil, err
+		}
+	}
+	if err := m.commit(loaded); err != nil {
+		release(loaded)
+		return nil, err
+	}
+	return loaded, nil
+}
+
+// commit writes the records of loaded procs in one transaction (one
+// fsync'd commit for an agent's start with 1000 processes, rather than
+// 1000), so that what the adoptions found is durable before any owner
+// acts on it, and only then publishes their pid files (spread over the
+// cores, as the loads are) and snapshots.
+func (m *Manager) commit(ps []*proc) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	recs := make([]state.Record, len(ps))
+	for i, p := range ps {
+		recs[i] = p.rec
+	}
+	if err := m.store.PutAll(recs); err != nil {
+		return fmt.Errorf("record the processes: %w", err)
+	}
+	parallel.For(len(ps), 16, func(i int) {
+		p := ps[i]
+		if p.inst != nil {
+			p.keepPidFile(p.inst.pid)
+		} else {
+			p.removePidFile()
+		}
+		p.publish()
+	})
+	return nil
+}
+
+// release lets go of what loaded procs hold (their instances' pidfds and
+// their cgroups' descriptors), leaving the processes running.
+func release(ps []*proc) {
+	for _, p := range ps {
+		if p == nil {
+			continue
+		}
+		if p.inst != nil {
+			p.inst.release()
+		}
+		if p.cg != nil {
+			p.cg.Close()
+		}
+	}
+}
+
+// load reads spec's record and adopts its running instance, if any; the
+// record is left for commit to write. Searches of the whole host use
+// scan, shared with the other loads.
+func (m *Manager) load(spec Spec, scan *hostScan) (*proc, error) {
 	p := &proc{
 		spec: spec, m: m, reqs: make(chan request), done: make(chan struct{}),
-		log: procLog{log: m.log, alias: spec.Alias},
+		log: procLog{log: m.log, alias: spec.Alias}, scan: scan,
 	}
+	defer func() { p.scan = nil }()
 	rec, ok, err := m.store.Get(spec.Alias)
 	if err != nil {
 		return nil, fmt.Errorf("process %s: %w", spec.Alias, err)
@@ -252,18 +331,11 @@ func (m *Manager) load(spec Spec) (*proc, error) {
 	}
 	if in != nil {
 		p.contain(in)
-		p.inst = in
+		// Running from the first snapshot on: boot goes on from there
+		// (watching it, or resuming an interrupted stop).
+		p.inst, p.phase = in, phaseRunning
 		p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, m.bootID, in.group
 	}
-	if err := m.store.Put(p.rec); err != nil {
-		return nil, fmt.Errorf("process %s: %w", spec.Alias, err)
-	}
-	if p.inst != nil {
-		p.writePidFile(p.inst.pid)
-	} else {
-		p.removePidFile()
-	}
-	p.publish()
 	return p, nil
 }
 

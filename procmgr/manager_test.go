@@ -603,6 +603,15 @@ type cuttingStore struct {
 }
 
 func (s *cuttingStore) Put(r state.Record) error {
+	return s.write(func() error { return s.Memory.Put(r) })
+}
+
+// PutAll is one write, as it is one commit.
+func (s *cuttingStore) PutAll(rs []state.Record) error {
+	return s.write(func() error { return s.Memory.PutAll(rs) })
+}
+
+func (s *cuttingStore) write(put func() error) error {
 	s.mu.Lock()
 	cut := s.pass == 0
 	if s.pass > 0 {
@@ -610,7 +619,7 @@ func (s *cuttingStore) Put(r state.Record) error {
 	}
 	s.mu.Unlock()
 	if !cut {
-		return s.Memory.Put(r)
+		return put()
 	}
 	select {
 	case <-s.held:

@@ -25,6 +25,20 @@ func (p *proc) writePidFile(pid int) {
 	}
 }
 
+// keepPidFile is writePidFile at a load, which after an agent's restart
+// finds most pid files holding their pid already: such a file is left as
+// it is, read rather than made again and renamed (a create and a rename
+// in one directory, for each of 1000 processes, were most of the start).
+func (p *proc) keepPidFile(pid int) {
+	if p.m.runDir == nil {
+		return
+	}
+	if p.m.runDir.holds(p.spec.Alias+".pid", []byte(strconv.Itoa(pid)+"\n")) {
+		return
+	}
+	p.writePidFile(pid)
+}
+
 // removePidFile removes the pid file once nothing runs.
 func (p *proc) removePidFile() {
 	if p.m.runDir == nil {

@@ -78,6 +78,7 @@ type proc struct {
 	rec        state.Record
 	inst       *instance
 	cg         *cgroup.Cgroup // the alias's cgroup, once it exists (with Manager.cgroups only)
+	scan       *hostScan      // the host listing its load shares with the others; nil once run begins
 	phase      phase
 	timer      *time.Timer
 	drain      chan error // result of inst.waitGone, while a stop waits for it

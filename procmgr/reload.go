@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
+
+	"github.com/ocp-agent/ocp-agent/internal/parallel"
 )
 
 // Changes says what an Update did, by alias.
@@ -48,16 +50,11 @@ func (m *Manager) Update(specs []Spec) (Changes, error) {
 	m.mu.RUnlock()
 
 	var errs []error
+	var added []Spec
 	for _, s := range specs {
 		p, ok := current[s.Alias]
 		if !ok {
-			np, err := m.load(s)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			m.launch(np)
-			ch.Added = append(ch.Added, s.Alias)
+			added = append(added, s)
 			continue
 		}
 		if sameSpec(p.spec, s) {
@@ -72,6 +69,8 @@ func (m *Manager) Update(specs []Spec) (Changes, error) {
 		m.mu.Unlock()
 		ch.Changed = append(ch.Changed, s.Alias)
 	}
+
+	m.add(added, &ch, &errs)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex // guards errs and ch.Removed, appended to by the removals
@@ -92,6 +91,38 @@ func (m *Manager) Update(specs []Spec) (Changes, error) {
 	wg.Wait()
 	slices.Sort(ch.Removed)
 	return ch, errors.Join(errs...)
+}
+
+// add loads the processes of specs (one that cannot be loaded is an
+// error in errs, the others go on), commits their records at once and
+// starts their owners.
+func (m *Manager) add(specs []Spec, ch *Changes, errs *[]error) {
+	if len(specs) == 0 {
+		return
+	}
+	scan := &hostScan{}
+	ps := make([]*proc, len(specs))
+	loadErrs := make([]error, len(specs))
+	parallel.For(len(specs), 16, func(i int) {
+		ps[i], loadErrs[i] = m.load(specs[i], scan)
+	})
+	var loaded []*proc
+	for i, p := range ps {
+		if loadErrs[i] != nil {
+			*errs = append(*errs, loadErrs[i])
+			continue
+		}
+		loaded = append(loaded, p)
+	}
+	if err := m.commit(loaded); err != nil {
+		release(loaded)
+		*errs = append(*errs, fmt.Errorf("update: %w", err))
+		return
+	}
+	m.launch(loaded)
+	for _, p := range loaded {
+		ch.Added = append(ch.Added, p.spec.Alias)
+	}
 }
 
 // remove stops p, ends its owner, forgets its record and removes its

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,11 +19,12 @@ import (
 // descriptor of its directory until Close. Its methods may be called from
 // any goroutine.
 type Cgroup struct {
-	h     *Hierarchy
-	alias string
-	dir   string
-	fd    int
-	id    uint64
+	h        *Hierarchy
+	alias    string
+	dir      string
+	procPath string // as /proc/PID/cgroup names it; "" when unknown
+	fd       int
+	id       uint64
 }
 
 // FD is the cgroup directory's descriptor, for exec.Cmd's
@@ -54,6 +56,41 @@ func (c *Cgroup) Procs() ([]int, error) {
 		}
 	}
 	return pids, nil
+}
+
+// Holds reports whether pid is a member. It reads /proc/PID/cgroup, one
+// line of which names the process's cgroup v2: a small read, where
+// cgroup.procs walks every member under a lock that all cgroups share (an
+// agent restarting over 1000 processes asks once for each). When that
+// line names another cgroup, or cannot be read or mapped to this one, the
+// answer is cgroup.procs'.
+func (c *Cgroup) Holds(pid int) (bool, error) {
+	if c.procPath != "" && procCgroup(pid) == c.procPath {
+		return true, nil
+	}
+	pids, err := c.Procs()
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(pids, pid), nil
+}
+
+// procCgroup returns the cgroup v2 path of /proc/PID/cgroup, or "". It
+// reads with bare system calls into a buffer on the stack: os.ReadFile
+// would stat the file twice more and allocate.
+func procCgroup(pid int) string {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/cgroup", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	var b [2048]byte // more than enough for one line per hierarchy
+	n, err := unix.Read(fd, b[:])
+	if err != nil {
+		return ""
+	}
+	p, _ := ParseSelfCgroup(b[:n])
+	return p
 }
 
 // Populated says whether the cgroup (or a cgroup below it) has a live

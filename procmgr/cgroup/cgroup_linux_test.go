@@ -383,6 +383,44 @@ func TestMoveLookupRemove(t *testing.T) {
 	}
 }
 
+// TestHolds: membership from /proc/PID/cgroup, and from cgroup.procs when
+// that file's path cannot be matched.
+func TestHolds(t *testing.T) {
+	h := testHierarchy(t)
+	a, b := create(t, h, "a"), create(t, h, "b")
+	pid := startIn(t, a, "sleep", "1000").Process.Pid
+	if a.procPath != relPath(t, a) {
+		t.Errorf("procPath %q, want %q", a.procPath, relPath(t, a))
+	}
+	l, err := h.Lookup("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	unmapped := *a
+	unmapped.procPath = ""
+	wrong := *a
+	wrong.procPath = "/elsewhere"
+	for _, tc := range []struct {
+		name string
+		c    *Cgroup
+		pid  int
+		want bool
+	}{
+		{"member", a, pid, true},
+		{"member, looked up", l, pid, true},
+		{"member, path unknown", &unmapped, pid, true},
+		{"member, path mapped wrong", &wrong, pid, true},
+		{"another cgroup's", b, pid, false},
+		{"outside", a, os.Getpid(), false},
+		{"no such process", a, 1 << 30, false},
+	} {
+		if got, err := tc.c.Holds(tc.pid); err != nil || got != tc.want {
+			t.Errorf("%s: Holds(%d) = %v, %v; want %v", tc.name, tc.pid, got, err, tc.want)
+		}
+	}
+}
+
 // TestAgentLeaf: a process living in the root (the agent under systemd)
 // is moved into AgentLeaf when the root is set up.
 func TestAgentLeaf(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 // cgroups. Its methods are safe for concurrent use.
 type Hierarchy struct {
 	root        string
+	procRoot    string   // root as /proc/PID/cgroup names it; "" when unknown
 	controllers []string // enabled in root's cgroup.subtree_control
 	note        string   // what did not work while setting up, for Describe
 
@@ -90,7 +92,7 @@ func setup(p Plan) (*Hierarchy, error) {
 	if err := unix.Access(filepath.Join(p.Root, "cgroup.procs"), unix.W_OK); err != nil {
 		return nil, fmt.Errorf("cgroup root %s: not writable: %w", p.Root, err)
 	}
-	h := &Hierarchy{root: p.Root}
+	h := &Hierarchy{root: p.Root, procRoot: procPath(p, p.Root)}
 	var notes []string
 	if p.Self == p.Root {
 		// No internal processes: the agent leaves the root for a leaf
@@ -237,7 +239,11 @@ func (h *Hierarchy) open(alias, dir string) (*Cgroup, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("cgroup of %s: stat %s: %w", alias, dir, err)
 	}
-	return &Cgroup{h: h, alias: alias, dir: dir, fd: fd, id: st.Ino}, nil
+	c := &Cgroup{h: h, alias: alias, dir: dir, fd: fd, id: st.Ino}
+	if h.procRoot != "" {
+		c.procPath = path.Join(h.procRoot, filepath.Base(dir))
+	}
+	return c, nil
 }
 
 // Close stops the watcher of emptiness, if one was started. Open Cgroups

@@ -128,6 +128,31 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestProcPath: a cgroup directory as /proc/PID/cgroup names it, through
+// the mount holding it.
+func TestProcPath(t *testing.T) {
+	p, err := Resolve("auto", Host{MountInfo: []byte(hybridMounts), SelfCgroup: []byte("0::/\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := procPath(p, p.Root+"/web"); got != "/ocp-agent/web" {
+		t.Errorf("hybrid auto: %q, want /ocp-agent/web", got)
+	}
+	for _, tc := range []struct {
+		name, mount, mountRoot, dir, want string
+	}{
+		{"whole hierarchy", "/sys/fs/cgroup", "/", "/sys/fs/cgroup/ocp-agent/web", "/ocp-agent/web"},
+		{"part of it mounted", "/sys/fs/cgroup", "/kubepods/pod1", "/sys/fs/cgroup/ocp-agent/web", "/kubepods/pod1/ocp-agent/web"},
+		{"mount point with a slash", "/sys/fs/cgroup/", "/", "/sys/fs/cgroup/ocp-agent", "/ocp-agent"},
+		{"not under the mount", "/sys/fs/cgroup/unified", "/", "/sys/fs/cgroup/unifiedx/web", ""},
+		{"mount root unknown", "/sys/fs/cgroup", "", "/sys/fs/cgroup/ocp-agent", ""},
+	} {
+		if got := procPath(Plan{Mount: tc.mount, MountRoot: tc.mountRoot}, tc.dir); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestDirName(t *testing.T) {
 	for _, tc := range []struct{ alias, dir string }{
 		{"obstat2", "obstat2"}, {"ob.proxy", "ob.proxy"}, {"memory.x", "_memory.x"},

@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -23,6 +24,9 @@ type Plan struct {
 	Mount  string // the cgroup2 mount point holding it
 	Self   string // the directory of the agent's own cgroup ("" if not visible)
 	Reason string // why cgroups are off, or a note on the choice
+	// MountRoot is the cgroup mounted at Mount ("/": the whole
+	// hierarchy), named as /proc/PID/cgroup names cgroups.
+	MountRoot string
 }
 
 // Resolve turns the config's `cgroup` setting into a Plan:
@@ -65,7 +69,7 @@ func Resolve(setting string, h Host) (Plan, error) {
 		}
 		return Plan{Reason: err.Error()}, nil
 	}
-	p := Plan{Mount: m.Point, Self: selfDir(*m, h.SelfCgroup)}
+	p := Plan{Mount: m.Point, MountRoot: m.Root, Self: selfDir(*m, h.SelfCgroup)}
 	if h.Systemd && strings.HasSuffix(p.Self, ".service") {
 		p.Root = p.Self
 		p.Reason = "the agent's own systemd service cgroup (Delegate=yes)"
@@ -96,7 +100,7 @@ func resolvePath(dir string, h Host) (Plan, error) {
 	if dir == best.Point {
 		return Plan{}, fmt.Errorf("cgroup %s: is the cgroup2 root itself; name a directory below it", dir)
 	}
-	return Plan{Root: dir, Mount: best.Point, Self: selfDir(*best, h.SelfCgroup)}, nil
+	return Plan{Root: dir, Mount: best.Point, MountRoot: best.Root, Self: selfDir(*best, h.SelfCgroup)}, nil
 }
 
 // selfDir is the directory of the agent's own cgroup in mount m, or ""
@@ -111,6 +115,16 @@ func selfDir(m Mount, selfCgroup []byte) string {
 		return ""
 	}
 	return filepath.Join(m.Point, rel)
+}
+
+// procPath is how /proc/PID/cgroup names the cgroup of directory dir,
+// which is under the mount of p; "" when it cannot say.
+func procPath(p Plan, dir string) string {
+	rel, ok := strings.CutPrefix(dir, strings.TrimSuffix(p.Mount, "/"))
+	if !ok || p.MountRoot == "" || rel != "" && rel[0] != '/' {
+		return ""
+	}
+	return path.Join(p.MountRoot, rel)
 }
 
 // under says whether path is dir or below it.

@@ -13,9 +13,28 @@ import (
 
 // AssignID implements Store.AssignID in one transaction, so that the id,
 // its reverse entry and the largest id ever given are written together.
+// An alias that has its id already (every alias, when an agent starts
+// again on the same config) is answered from a read-only transaction: a
+// write would be a durable commit for nothing, one per configured
+// process.
 func (b *Bolt) AssignID(alias string, explicit int64) (int64, error) {
+	op := fmt.Sprintf("assign id to %q", alias)
 	var id int64
-	err := b.run(fmt.Sprintf("assign id to %q", alias), true, func(tx *bolt.Tx) error {
+	if alias != "" && explicit >= 0 {
+		var has bool
+		err := b.run(op, false, func(tx *bolt.Tx) error {
+			var err error
+			id, has, err = boltIDs{tx}.idOf(alias)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		if has && (explicit == 0 || explicit == id) {
+			return id, nil
+		}
+	}
+	err := b.run(op, true, func(tx *bolt.Tx) error {
 		var err error
 		id, err = assignID(boltIDs{tx}, alias, explicit)
 		return err

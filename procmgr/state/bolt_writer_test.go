@@ -249,3 +249,37 @@ func BenchmarkPutParallel(b *testing.B) {
 		}
 	})
 }
+
+// An agent started again on the same config asks for every alias's id
+// again: the ids it has already cost no commit, a new one or a change does.
+func TestAssignIDCommitsOnlyChanges(t *testing.T) {
+	s := openBolt(t, t.TempDir())
+	if _, err := s.AssignID("a", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AssignID("b", 7); err != nil {
+		t.Fatal(err)
+	}
+	before := s.commits.Load()
+	for _, c := range []struct {
+		alias    string
+		explicit int64
+		want     int64
+	}{{"a", 0, 1}, {"a", 1, 1}, {"b", 0, 7}, {"b", 7, 7}} {
+		if id, err := s.AssignID(c.alias, c.explicit); err != nil || id != c.want {
+			t.Fatalf("AssignID(%q, %d) = %d, %v; want %d", c.alias, c.explicit, id, err, c.want)
+		}
+	}
+	if n := s.commits.Load() - before; n != 0 {
+		t.Errorf("ids already assigned took %d commits; want none", n)
+	}
+	if id, err := s.AssignID("a", 9); err != nil || id != 9 {
+		t.Fatalf("AssignID(a, 9) = %d, %v; want 9", id, err)
+	}
+	if id, err := s.AssignID("c", 0); err != nil || id != 10 {
+		t.Fatalf("AssignID(c, 0) = %d, %v; want 10", id, err)
+	}
+	if n := s.commits.Load() - before; n != 2 {
+		t.Errorf("a changed id and a new alias took %d commits; want 2", n)
+	}
+}

@@ -36,6 +36,11 @@ type Record struct {
 	// Group is true when the agent started the instance in its own session,
 	// so that signals go to the whole process group.
 	Group bool `json:"group,omitempty"`
+	// MovedTicks is the StartTicks of the instance an adoption moved into
+	// its cgroup after it started (0: none was), whose sockets from before
+	// the move are filed under another cgroup. It names the instance
+	// rather than being a flag, so that it never carries over to the next.
+	MovedTicks uint64 `json:"movedTicks,omitempty"`
 
 	// Launch is set, before a start forks, to a random token that the new
 	// process carries in its environment (OCP_AGENT_LAUNCH), and cleared
