@@ -29,6 +29,13 @@ const benchListPath = "/compute/hosts/20/agent/processes"
 // each listen on a port, and returns it once all of them show their port.
 func benchAgent(b *testing.B, n int) *Agent {
 	b.Helper()
+	return benchAgentIn(b, n, "off")
+}
+
+// benchAgentIn is benchAgent with cgroup (the config's setting) for its
+// processes' containment.
+func benchAgentIn(b *testing.B, n int, cgroup string) *Agent {
+	b.Helper()
 	dir := b.TempDir()
 	managed := filepath.Join(dir, "managed")
 	build := exec.Command("go", "build", "-o", managed, "github.com/ocp-agent/ocp-agent/bench/managed")
@@ -39,7 +46,7 @@ func benchAgent(b *testing.B, n int) *Agent {
 		b.Fatalf("build bench/managed: %v\n%s", err, out)
 	}
 	var y strings.Builder
-	fmt.Fprintf(&y, "host:\n  id: 20\nserver:\n  listen: \"\"\nauth:\n  disabled: true\ncgroup: off\nstate_dir: %s/state\nlog:\n  level: warn\nprocesses:\n", dir)
+	fmt.Fprintf(&y, "host:\n  id: 20\nserver:\n  listen: \"\"\nauth:\n  disabled: true\ncgroup: %s\nstate_dir: %s/state\nlog:\n  level: warn\nprocesses:\n", cgroup, dir)
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&y, "  - alias: p%d\n    id: %d\n    start_command: %q\n    start_wait: 0s\n", i, i, managed+" -mode listen")
 	}

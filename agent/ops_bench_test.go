@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 )
 
 // burst sends one POST .../{id}/{op} for each of ids 1..n through h, all
@@ -66,11 +68,44 @@ func BenchmarkConcurrentRestarts100(b *testing.B) {
 	benchBurst(b, "restart", "")
 }
 
+// BenchmarkConcurrentStartsCgroups100 is BenchmarkConcurrentStarts100
+// with each process in a cgroup of its own, made afresh at each start,
+// as where the agent runs as root on a cgroup2 host (make bench).
+func BenchmarkConcurrentStartsCgroups100(b *testing.B) {
+	benchBurstIn(b, "start", "stop", benchCgroupRoot(b))
+}
+
+// BenchmarkConcurrentRestartsCgroups100 is BenchmarkConcurrentRestarts100
+// with cgroups.
+func BenchmarkConcurrentRestartsCgroups100(b *testing.B) {
+	benchBurstIn(b, "restart", "", benchCgroupRoot(b))
+}
+
+// BenchmarkConcurrentStopsCgroups100 is BenchmarkConcurrentStops100 with
+// cgroups: a stop is over once the cgroup is empty.
+func BenchmarkConcurrentStopsCgroups100(b *testing.B) {
+	benchBurstIn(b, "stop", "start", benchCgroupRoot(b))
+}
+
+// benchCgroupRoot is a cgroup root of the benchmark's own, or a skip.
+func benchCgroupRoot(b *testing.B) string {
+	root, why := cgrouptest.Root(b)
+	if root == "" {
+		b.Skip(why)
+	}
+	return root
+}
+
 // benchBurst times bursts of op on 100 processes, with undo (untimed)
 // after each to bring them back; start is the state they begin in.
 func benchBurst(b *testing.B, op, undo string) {
+	benchBurstIn(b, op, undo, "off")
+}
+
+// benchBurstIn is benchBurst with cgroup as the config's setting.
+func benchBurstIn(b *testing.B, op, undo, cgroup string) {
 	const n = 100
-	a := benchAgent(b, n)
+	a := benchAgentIn(b, n, cgroup)
 	// Above the default cap of operations in progress (64), so that all
 	// 100 go at once.
 	h, err := newHandler(ServerConfig{HostID: 20, AuthDisabled: true, MaxInflight: 2 * n}, a)
