@@ -269,7 +269,7 @@ func (p *proc) superseded(w waiter) result {
 // starts a new one. It first writes the record, with a launch token and
 // what the caller changed in it (a start request's desired state): the
 // token is on disk before the fork, so that an agent killed before it
-// records the pid finds the process by it (adoptLaunched). When that write
+// records the pid finds the process by it (fromLaunch). When that write
 // fails nothing is done: the start's waiters get the error, and it
 // returns false.
 func (p *proc) beginStart() bool {
