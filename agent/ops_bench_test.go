@@ -122,14 +122,16 @@ func benchBurstIn(b *testing.B, op, undo, cgroup string) {
 	}
 	var worst []time.Duration
 	var commits int64
+	var cpu time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		c0 := a.store.Commits()
+		c0, cpu0 := a.store.Commits(), processCPU(b)
 		took := burst(b, h, n, op)
 		// The writes that follow the answers (what a stop or start ended
 		// with) are counted with the next burst's, or not at all.
 		commits += a.store.Commits() - c0
+		cpu += processCPU(b) - cpu0
 		worst = append(worst, slices.Max(took))
 		b.StopTimer()
 		if undo != "" {
@@ -142,6 +144,9 @@ func benchBurstIn(b *testing.B, op, undo, cgroup string) {
 	// Commits taken while the answers were awaited: the durable writes
 	// of the burst share them (procmgr/state's writer).
 	b.ReportMetric(float64(commits)/float64(b.N), "commits/op")
+	// The agent's CPU during the bursts (the requests' too): on a host's
+	// few cores it is taken from the programs starting or exiting.
+	b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 }
 
 func median(ds []time.Duration) time.Duration {
