@@ -29,11 +29,12 @@ const benchListPath = "/compute/hosts/20/agent/processes"
 // each listen on a port, and returns it once all of them show their port.
 func benchAgent(b *testing.B, n int) *Agent {
 	b.Helper()
-	return benchAgentLogging(b, n, zap.NewNop())
+	return benchAgentWith(b, n, "off", zap.NewNop())
 }
 
-// benchAgentLogging is benchAgent with the agent logging to log.
-func benchAgentLogging(b *testing.B, n int, log *zap.Logger) *Agent {
+// benchAgentWith is benchAgent with cgroup (the config's setting) for its
+// processes' containment and the agent logging to log.
+func benchAgentWith(b *testing.B, n int, cgroup string, log *zap.Logger) *Agent {
 	b.Helper()
 	dir := b.TempDir()
 	managed := filepath.Join(dir, "managed")
@@ -45,7 +46,7 @@ func benchAgentLogging(b *testing.B, n int, log *zap.Logger) *Agent {
 		b.Fatalf("build bench/managed: %v\n%s", err, out)
 	}
 	var y strings.Builder
-	fmt.Fprintf(&y, "host:\n  id: 20\nserver:\n  listen: \"\"\nauth:\n  disabled: true\ncgroup: off\nstate_dir: %s/state\nlog:\n  level: warn\nprocesses:\n", dir)
+	fmt.Fprintf(&y, "host:\n  id: 20\nserver:\n  listen: \"\"\nauth:\n  disabled: true\ncgroup: %s\nstate_dir: %s/state\nlog:\n  level: warn\nprocesses:\n", cgroup, dir)
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&y, "  - alias: p%d\n    id: %d\n    start_command: %q\n    start_wait: 0s\n", i, i, managed+" -mode listen")
 	}

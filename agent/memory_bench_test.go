@@ -46,9 +46,9 @@ func benchLogger() *zap.Logger {
 func BenchmarkMemoryPerProcess(b *testing.B) {
 	const small, large = 20, 220
 	log := benchLogger()
-	benchAgentLogging(b, small, log)
+	benchAgentWith(b, small, "off", log)
 	h0, s0, g0 := memNow()
-	benchAgentLogging(b, large-small, log)
+	benchAgentWith(b, large-small, "off", log)
 	h1, s1, g1 := memNow()
 	per := float64(large - small)
 	for b.Loop() {

@@ -2,6 +2,8 @@ package procmgr
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -113,6 +115,56 @@ func (d *heldDir) holds(name string, data []byte) bool {
 	}
 	n, err := unix.Read(fd, buf[:])
 	return err == nil && bytes.Equal(buf[:n], data)
+}
+
+// writeAtomic writes data to name in d through a new temporary file
+// renamed over name, so that a reader never sees half of it. The
+// temporary file is made with O_EXCL (never one someone left there, nor
+// through a symlink), so it is the agent's own new regular file without
+// the checks of open, and written through its bare descriptor: a burst
+// of starts writes a hundred pid files in one directory at once, and each
+// call on a name there (create, rename, remove) takes the directory's
+// lock, so this makes the two it needs and no more.
+func (d *heldDir) writeAtomic(name string, data []byte) error {
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	tmp := "." + name + "." + hex.EncodeToString(rnd[:])
+	fd, err := unix.Openat(d.fd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, &os.PathError{Op: "create", Path: filepath.Join(d.path, tmp), Err: err})
+	}
+	err = writeFD(fd, data)
+	if err == nil {
+		err = unix.Fchmod(fd, 0o644) // against the umask
+	}
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = d.rename(tmp, name)
+	} else {
+		err = &os.PathError{Op: "write", Path: filepath.Join(d.path, tmp), Err: err}
+	}
+	if err != nil {
+		d.remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// writeFD writes all of data to fd.
+func writeFD(fd int, data []byte) error {
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
 }
 
 // rename renames from to to within d; neither is followed if a symlink.

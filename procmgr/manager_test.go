@@ -649,6 +649,12 @@ func TestStopAnswersBeforeRecordingTheExit(t *testing.T) {
 	m := open()
 	s := mustStart(t, m, "p")
 	t.Cleanup(func() { killIfSame(s) })
+	// The write that the start lasted start_wait follows its answer; the
+	// cut below is for the stop's writes alone.
+	waitFor(t, "the write after the start's answer", func() bool {
+		rec, _, _ := cs.Memory.Get("p")
+		return rec.PID == s.PID && rec.Launch == ""
+	})
 
 	cs.mu.Lock()
 	cs.pass = 1 // the desired state lands; the next write is cut

@@ -279,22 +279,3 @@ func FuzzParseEnvFile(f *testing.F) {
 		}
 	})
 }
-
-func TestExecPlanRoundTrip(t *testing.T) {
-	u := uint32(0o022)
-	pl := &execPlan{umask: &u, limits: []Limit{{"nofile", 10}, {"core", Unlimited}}, dir: "/x y",
-		path: "/bin/sh", argv: []string{"sh", "-c", "echo -- a=b"}}
-	got, err := parseExecPlan(pl.args()[1:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *got.umask != u || len(got.limits) != 2 || got.limits[1].Value != Unlimited || got.dir != pl.dir ||
-		got.path != pl.path || strings.Join(got.argv, "|") != strings.Join(pl.argv, "|") || got.cred != nil {
-		t.Errorf("round trip: %+v", got)
-	}
-	for _, bad := range [][]string{{}, {"umask=9", "--", "a", "a"}, {"what=1", "--", "a", "a"}, {"--", "a"}} {
-		if _, err := parseExecPlan(bad); err == nil {
-			t.Errorf("parseExecPlan(%q) accepted", bad)
-		}
-	}
-}

@@ -1,12 +1,8 @@
 package procmgr
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
 
 	"go.uber.org/zap"
@@ -47,32 +43,4 @@ func (p *proc) removePidFile() {
 	if err := p.m.runDir.remove(p.spec.Alias + ".pid"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		p.log.Warn("cannot remove pid file", zap.Error(err))
 	}
-}
-
-// writeAtomic writes data to name in d through a new temporary file
-// (O_EXCL: never one someone left there) renamed over name.
-func (d *heldDir) writeAtomic(name string, data []byte) error {
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	tmp := "." + name + "." + hex.EncodeToString(rnd[:])
-	f, err := d.open(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer d.remove(tmp) // after a successful rename: nothing to remove
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Chmod(0o644); err != nil { // against the umask
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := d.rename(tmp, name); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }

@@ -169,11 +169,12 @@ func (p *proc) boot() {
 		p.phase = phaseRunning
 		p.startChecks(0)
 	case p.rec.Desired == state.DesiredStarted || (p.rec.Desired == "" && p.spec.Autostart):
-		if err := p.setDesired(state.DesiredStarted); err != nil {
-			p.log.Error("cannot record desired state; not starting", zap.Error(err))
-			return
+		// The desired state goes to disk with the start's first write.
+		was := p.rec.Desired
+		p.rec.Desired = state.DesiredStarted
+		if !p.beginStart() {
+			p.rec.Desired = was
 		}
-		p.beginStart()
 	}
 }
 
@@ -190,6 +191,11 @@ func (p *proc) handle(r request) {
 	if r.op == opStop {
 		desired = state.DesiredStopped
 	}
+	w := waiter{op: r.op, reply: r.reply}
+	if r.op != opStop && (p.phase == phaseStopped || p.phase == phaseBackoff) {
+		p.startFromRest(w)
+		return
+	}
 	// The desired state is on disk before anything is done about it, so
 	// that an agent restarted at any moment carries on with the intent.
 	if err := p.setDesired(desired); err != nil {
@@ -200,12 +206,7 @@ func (p *proc) handle(r request) {
 		p.handleStop(r)
 		return
 	}
-	w := waiter{op: r.op, reply: r.reply}
 	switch p.phase {
-	case phaseStopped, phaseBackoff:
-		p.disarm()
-		p.startWaiters = append(p.startWaiters, w)
-		p.beginStart()
 	case phaseStarting:
 		if len(p.stopWaiters) > 0 {
 			// A stop waits for this start to settle: what runs after
@@ -263,6 +264,20 @@ func (p *proc) handleStop(r request) {
 	}
 }
 
+// startFromRest starts a process that is stopped (or waits for a
+// restart) for w. The desired state is not written on its own: it goes to
+// disk in the start's first write (beginStart), which precedes anything
+// the start does. One commit instead of two before the fork, when a host's
+// processes are all started at once.
+func (p *proc) startFromRest(w waiter) {
+	was := p.rec.Desired
+	p.rec.Desired = state.DesiredStarted
+	p.startWaiters = append(p.startWaiters, w)
+	if !p.beginStart() {
+		p.rec.Desired = was // not on disk: the intent was refused
+	}
+}
+
 // superseded is the answer to a start or restart w that a stop request
 // overtook.
 func (p *proc) superseded(w waiter) result {
@@ -270,15 +285,34 @@ func (p *proc) superseded(w waiter) result {
 }
 
 // beginStart adopts an instance found through pid_file or match, or
-// starts a new one.
-func (p *proc) beginStart() {
+// starts a new one. It first writes the record, with a launch token and
+// what the caller changed in it (a start request's desired state): the
+// token is on disk before the fork, so that an agent killed before it
+// records the pid finds the process by it (fromLaunch). When that write
+// fails nothing is done: the start's waiters get the error, and it
+// returns false.
+func (p *proc) beginStart() bool {
+	next := p.rec.NextStartTime
+	p.rec.Launch = newLaunchToken()
+	p.rec.NextStartTime = time.Time{}
+	if err := p.m.store.Put(p.rec); err != nil {
+		p.rec.Launch, p.rec.NextStartTime = "", next
+		p.log.Error("cannot record the start; not starting", zap.Error(err))
+		p.publish()
+		for _, w := range p.startWaiters {
+			w.reply <- result{err: fmt.Errorf("%s %s: %w", opNames[w.op], p.spec.Alias, err)}
+		}
+		p.startWaiters = nil
+		return false
+	}
+	p.disarm() // a restart that was scheduled: this is it
 	if in := p.fromCgroup(); in != nil {
 		// Something runs in the alias's cgroup: that is the process.
 		p.log.Info("adopted the processes of its cgroup", zap.Int("pid", in.pid))
 		p.setRunning(in)
 		p.startChecks(0)
 		p.settled()
-		return
+		return true
 	}
 	if in := p.findExisting(); in != nil {
 		p.log.Info("adopted a running instance", zap.Int("pid", in.pid))
@@ -286,28 +320,26 @@ func (p *proc) beginStart() {
 		p.setRunning(in)
 		p.startChecks(0)
 		p.settled()
-		return
+		return true
 	}
-	// The token is on disk before the fork: an agent killed before it
-	// records the pid finds the process by it (adoptLaunched).
-	p.rec.Launch = newLaunchToken()
-	p.rec.NextStartTime = time.Time{}
-	p.save()
 	in, err := p.spawn()
 	if err != nil {
 		p.rec.Launch = ""
 		p.startFailed(&StartError{Alias: p.spec.Alias, ExitStatus: -1, Cause: err})
-		return
+		return true
 	}
 	p.inst = in
 	p.phase = phaseStarting
 	p.daemonized = false
+	// start_wait runs from the fork, so that the pid's record and pid file
+	// are written within it rather than before it.
+	p.arm(p.spec.StartWait)
 	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
 	p.rec.Launch = ""
 	p.save()
 	p.writePidFile(in.pid)
 	p.log.Info("started", zap.Int("pid", in.pid))
-	p.arm(p.spec.StartWait)
+	return true
 }
 
 // spawn starts a new instance of the process: as its user, in its
@@ -410,7 +442,9 @@ func (p *proc) startQueued() bool {
 		return false
 	}
 	p.startWaiters, p.afterStop = append(p.startWaiters, p.afterStop...), nil
-	p.beginStart()
+	if !p.beginStart() {
+		p.afterExit() // as after a failed start: retried if it should run
+	}
 	return true
 }
 
@@ -423,16 +457,24 @@ func (p *proc) settled() {
 	}
 }
 
+// setRunning makes in the running instance, and records it with its pid
+// file.
 func (p *proc) setRunning(in *instance) {
+	p.markRunning(in)
+	p.save()
+	p.writePidFile(in.pid)
+}
+
+// markRunning makes in the running instance, in memory only.
+func (p *proc) markRunning(in *instance) {
 	p.inst = in
 	p.phase = phaseRunning
 	now := time.Now()
 	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
+	p.rec.Launch = ""
 	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
 	p.rec.LastError = "" // kept until a start succeeds: it says why the last one did not
 	p.rec.NextStartTime = time.Time{}
-	p.save()
-	p.writePidFile(in.pid)
 }
 
 func (p *proc) beginStop() {
@@ -463,10 +505,11 @@ func (p *proc) onTimer() {
 		}
 		p.onStartWait()
 	case phaseBackoff:
-		p.rec.RestartCount++
-		p.save()
+		p.rec.RestartCount++ // written by the start's first write
 		p.log.Info("restarting", zap.Int("restartCount", p.rec.RestartCount))
-		p.beginStart()
+		if !p.beginStart() {
+			p.scheduleRestart()
+		}
 	case phaseStopping:
 		p.phase = phaseKilling
 		p.log.Warn("still alive after the grace; sending SIGKILL", zap.Int("pid", p.inst.pid))
@@ -521,8 +564,13 @@ func (p *proc) onStartWait() {
 	if p.inst.hasExited() {
 		return // the exit is handled next
 	}
-	p.setRunning(p.inst)
+	// The record and the pid file name the instance since its fork; that
+	// it has lasted start_wait is written once the start is answered, as
+	// the end of a stop is: it is no intent, and an agent killed before
+	// the write adopts the recorded instance all the same.
+	p.markRunning(p.inst)
 	p.settledOrAwaitHealthy()
+	p.save()
 }
 
 // settledOrAwaitHealthy: a start that has lasted start_wait is settled,
@@ -616,7 +664,11 @@ func (p *proc) onGone(err error) {
 	// this goroutine sits in fdatasync.
 	runtime.Gosched()
 	p.log.Info("stopped", zap.Int("pid", in.pid), zap.Int("status", in.status))
-	p.save()
+	if len(p.afterStop) == 0 {
+		// Else the queued start's first write (beginStart) records the
+		// stop with it, in one commit instead of two.
+		p.save()
+	}
 	p.removePidFile()
 	if p.startQueued() {
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,8 +28,8 @@ import (
 // zombie children and reaps each, by pid, only when
 //   - procmgr did not spawn it (spawned pids are registered while the
 //     registry's lock is held around the fork, and the reaper holds it
-//     while it scans, so a child that dies at once is never mistaken for
-//     an orphan), and
+//     while it checks a zombie again before reaping it, so a child that
+//     dies at once is never mistaken for an orphan), and
 //   - it is not in the agent's own session: every managed process starts
 //     in a session of its own, and so do its descendants unless they move
 //     to yet another one, while the agent's other children (health checks,
@@ -37,7 +38,7 @@ import (
 // spawned registers the pids of the instances spawned by every Manager of
 // this process (the subreaper setting is the process's too).
 var spawned struct {
-	fork sync.RWMutex // read-held around each fork and its registration, write-held by the reaper's scan
+	fork sync.RWMutex // read-held around each fork and its registration, write-held while the reaper reaps
 	mu   sync.Mutex   // guards pids
 	pids map[int]bool
 }
@@ -130,28 +131,83 @@ func unregister(pid int) {
 
 // reapOrphans reaps the agent's zombie children that are orphans of
 // managed processes (see the comment at the top of this file).
+//
+// The candidates are found without the fork lock: a stop of many
+// processes sends a SIGCHLD per exit, and forks (the starts of a restart
+// of them all) would wait for each pass. The lock is then taken only to
+// check each candidate again, which is cheap and rare: once it is held,
+// every fork that has returned has registered its pid, so that a child
+// that died at once is skipped; and the candidate is reaped only while
+// it is still the same zombie (same start time), a pid that nobody else
+// reaps and that cannot be reused before it is.
 func reapOrphans(fs procfs.FS, log *zap.Logger) {
-	spawned.fork.Lock()
-	defer spawned.fork.Unlock()
-	spawned.mu.Lock()
-	defer spawned.mu.Unlock()
-	stats, err := fs.AllStats()
-	if err != nil {
-		return
-	}
 	self := os.Getpid()
 	sid, err := unix.Getsid(0)
 	if err != nil {
 		return
 	}
-	for _, st := range stats {
-		if st.PPID != self || st.State != 'Z' || spawned.pids[st.PID] || st.Session == sid {
+	orphans := orphanCandidates(fs, self, sid)
+	if len(orphans) == 0 {
+		return
+	}
+	spawned.fork.Lock()
+	defer spawned.fork.Unlock()
+	spawned.mu.Lock()
+	defer spawned.mu.Unlock()
+	for _, st := range orphans {
+		if spawned.pids[st.PID] {
+			continue
+		}
+		again, err := fs.Stat(st.PID)
+		if err != nil || !isOrphanZombie(again, self, sid) || again.StartTicks != st.StartTicks {
 			continue
 		}
 		var ws unix.WaitStatus
-		_, err := unix.Wait4(st.PID, &ws, unix.WNOHANG, nil)
+		_, err = unix.Wait4(st.PID, &ws, unix.WNOHANG, nil)
 		if err != nil && !errors.Is(err, unix.ECHILD) {
 			log.Debug("reap orphan", zap.Int("pid", st.PID), zap.Error(err))
 		}
 	}
+}
+
+// orphanCandidates returns the agent's zombie children outside its
+// session that procmgr did not spawn (as far as the registry knew when
+// it was read). They are found among the agent's children
+// (procfs.Children, a few reads), or in a pass over every process where
+// the kernel cannot list children.
+func orphanCandidates(fs procfs.FS, self, sid int) []procfs.Stat {
+	var stats []procfs.Stat
+	kids, err := fs.Children(self)
+	switch {
+	case errors.Is(err, procfs.ErrNoChildren):
+		if stats, err = fs.AllStats(); err != nil {
+			return nil
+		}
+	case err != nil:
+		return nil
+	default:
+		spawned.mu.Lock()
+		kids = slices.DeleteFunc(kids, func(pid int) bool { return spawned.pids[pid] })
+		spawned.mu.Unlock()
+		for _, pid := range kids {
+			if st, err := fs.Stat(pid); err == nil {
+				stats = append(stats, st)
+			}
+		}
+	}
+	spawned.mu.Lock()
+	defer spawned.mu.Unlock()
+	var out []procfs.Stat
+	for _, st := range stats {
+		if isOrphanZombie(st, self, sid) && !spawned.pids[st.PID] {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// isOrphanZombie says whether st is a zombie child of the agent outside
+// its session: an orphan, or an instance that procmgr spawned.
+func isOrphanZombie(st procfs.Stat, self, sid int) bool {
+	return st.PPID == self && st.State == 'Z' && st.Session != sid
 }

@@ -62,6 +62,11 @@ type Bolt struct {
 
 var _ Store = (*Bolt)(nil)
 
+// Commits returns how many read-write transactions b has committed (or
+// tried to): benchmarks outside this package read it to tell whether
+// concurrent writes shared their commits.
+func (b *Bolt) Commits() int64 { return b.commits.Load() }
+
 // LockedError says which agent holds a state directory, so that the admin
 // knows what to stop. It matches ErrLocked with errors.Is.
 type LockedError struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,11 +12,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// agentConnsPerAddr is how many connections the bursts open to the
-// agent: under its cap of 64 from one address, less what the phase's
-// other clients may hold.
-const agentConnsPerAddr = 48
 
 // startWait is both managers' start wait in the benchmark's configs
 // (supervisord's startsecs): a start is answered once it has passed.
@@ -31,12 +27,11 @@ type burster struct {
 }
 
 func agentBurster(addr string, ps []program) *burster {
+	// One connection per process, as the OCP server sends its requests
+	// (the agent takes up to 512 from one address). A client capped
+	// below the burst's size would send it in waves, each a start_wait
+	// long: the figure would be the client's.
 	ag := newAgent(addr, len(ps)+8)
-	// The agent takes at most 64 connections from one address (more are
-	// reset at once), and the phase's other clients hold a few: the
-	// requests beyond queue in this client, and their wait counts in
-	// their answer's time.
-	ag.http.Transport.(*http.Transport).MaxConnsPerHost = agentConnsPerAddr
 	all := func(op string) func() ([]time.Duration, error) {
 		return func() ([]time.Duration, error) {
 			took := make([]time.Duration, len(ps))
@@ -218,6 +213,47 @@ func killFloor(managed string, n, reps int) (time.Duration, error) {
 			c.Wait()
 		}
 		ds = append(ds, time.Duration(last-t0))
+	}
+	return median(ds), nil
+}
+
+// startFloor times n programs of its own, the bursts' listening ones,
+// started at once (one goroutine each, as a manager's owners would) until
+// the last has exec'd: os/exec's Start returns then. A manager's start of
+// all of them answers its last no sooner than that after the start wait,
+// whatever it does: the forks share the machine's cores with the start-up
+// of the programs already exec'd.
+func startFloor(managed string, n, reps int) (time.Duration, error) {
+	var ds []time.Duration
+	for range reps {
+		cmds := make([]*exec.Cmd, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		gate := make(chan struct{})
+		for i := range cmds {
+			cmds[i] = exec.Command(managed, "-mode", "listen")
+			cmds[i].SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-gate
+				errs[i] = cmds[i].Start()
+			}()
+		}
+		t0 := time.Now()
+		close(gate)
+		wg.Wait()
+		ds = append(ds, time.Since(t0))
+		for i, c := range cmds {
+			if errs[i] == nil {
+				c.Process.Signal(syscall.SIGTERM)
+				c.Wait()
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return 0, fmt.Errorf("start floor: %w", err)
+		}
+		time.Sleep(time.Second) // their exits out of the way
 	}
 	return median(ds), nil
 }

@@ -219,7 +219,14 @@ func runPhase100(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.record("floor_burst", sysAgent, ms(kill), "")
+	if err := c.record("floor_burst", sysAgent, ms(kill), ""); err != nil {
+		return err
+	}
+	start, err := startFloor(c.managed, len(ps), 3)
+	if err != nil {
+		return err
+	}
+	return c.record("floor_burst_start", sysAgent, ms(start), "")
 }
 
 // runPhase20: 20 programs (the cooperative and the stubborn ones among
