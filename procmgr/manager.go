@@ -77,6 +77,7 @@ type Manager struct {
 	backoff       Backoff
 	killWait      time.Duration
 	cgroups       *cgroup.Hierarchy // nil: no containment (Options.Cgroups)
+	files         openFiles         // held open for listings (observe_files.go)
 
 	// mu guards procs and order, which change only on Update (a reload);
 	// request paths take the read lock just long enough to find a proc.
@@ -326,4 +327,5 @@ func (m *Manager) Close() {
 	m.cancel()
 	m.wg.Wait()
 	m.closeDirs()
+	m.files.close()
 }

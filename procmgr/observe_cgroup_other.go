@@ -22,6 +22,17 @@ func readCgroup(*cgroup.Hierarchy, string, bool) (cgroupFacts, error) {
 	return cgroupFacts{}, errNoCgroups
 }
 
+// cgroupFiles are never open where there are no cgroups.
+type cgroupFiles struct{}
+
+func openCgroupFiles(*cgroup.Hierarchy, string) (*cgroupFiles, error) { return nil, errNoCgroups }
+
+func (*cgroupFiles) fds() []int { return nil }
+func (*cgroupFiles) close()     {}
+func (*cgroupFiles) read(string, bool) (cgroupFacts, error) {
+	return cgroupFacts{}, errNoCgroups
+}
+
 func cgroupMembers(*cgroup.Hierarchy, *cgroupFacts) ([]int, error) { return nil, errNoCgroups }
 
 func cgroupStats(*cgroup.Hierarchy, string) (cgroup.Stats, error) {

@@ -25,7 +25,7 @@ func (fs FS) SocketInodes(pid int) ([]uint64, error) {
 	var inodes []uint64
 	var err error
 	if pid == os.Getpid() && fs.root() == "/proc" {
-		inodes, err = ownSockets(dir) // the same answer, cheaper
+		inodes, err = ownSockets(dir, nil) // the same answer, cheaper
 	} else {
 		inodes, err = socketLinks(dir)
 	}
@@ -34,6 +34,24 @@ func (fs FS) SocketInodes(pid int) ([]uint64, error) {
 		// zombie has closed all its files: it has no sockets.
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(inodes)
+	return slices.Compact(inodes), nil
+}
+
+// OwnSocketInodes is SocketInodes of this very process, not looking at the
+// fds that notSocket says are no sockets: the files a caller knows it
+// holds open for reading (a listing holds several per process it lists),
+// whose fstat would only say so at a system call each. The fds it holds
+// are given by a snapshot that notSocket may have taken: an fd among them
+// that a socket reused since was made a socket after the snapshot.
+func (fs FS) OwnSocketInodes(notSocket func(fd int) bool) ([]uint64, error) {
+	if fs.root() != "/proc" {
+		return fs.SocketInodes(os.Getpid())
+	}
+	inodes, err := ownSockets(fs.pidPath(os.Getpid(), "fd"), notSocket)
 	if err != nil {
 		return nil, err
 	}
