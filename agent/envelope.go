@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -82,7 +83,9 @@ func newTraceID() string {
 
 // writeData answers a request with status 200 and data in the envelope.
 func (s *server) writeData(w http.ResponseWriter, r *http.Request, data any) {
-	raw, err := marshal(data)
+	buf := encodeBufs.Get().(*bytes.Buffer)
+	defer putEncodeBuf(buf)
+	raw, err := marshalInto(buf, data)
 	if err != nil {
 		s.writeError(w, r, errUnexpected(fmt.Errorf("encode response data: %w", err)))
 		return
@@ -151,11 +154,30 @@ func marshalEnvelope(env api.Envelope, data json.RawMessage) ([]byte, error) {
 // marshal encodes v without HTML escaping: start-up output quoted in error
 // messages is easier to read with its < > & intact.
 func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	return marshalInto(new(bytes.Buffer), v)
+}
+
+// marshalInto is marshal encoding into buf, emptied first; the result is
+// in buf's storage.
+func marshalInto(buf *bytes.Buffer, v any) ([]byte, error) {
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// encodeBufs are writeData's encoding buffers: a list's data is tens of
+// KiB, which a fresh buffer reached by doubling, leaving twice that as
+// garbage at every list.
+var encodeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putEncodeBuf returns buf to the pool, unless it grew too large to keep
+// (a list of thousands of processes).
+func putEncodeBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 {
+		encodeBufs.Put(buf)
+	}
 }
