@@ -247,6 +247,16 @@ func preadSmall(fd int, path string, buf []byte) ([]byte, error) {
 	}
 }
 
+// fdBudget is how many fds listings may hold open (openFiles): half the
+// open-files limit.
+func fdBudget() int {
+	var l unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	return int(min(l.Cur/2, 1<<24))
+}
+
 // statField finds "key value" in a flat-keyed file such as cpu.stat.
 func statField(b []byte, key string) (uint64, bool) {
 	for line := range bytes.SplitSeq(b, []byte("\n")) {

@@ -25,6 +25,11 @@ import (
 // processes a full listing did not show are closed at its end (keepOnly),
 // and all of them when the manager closes.
 //
+// They take about five fds per running process, which the agent's other
+// work must never lack: beyond half the open-files limit (RLIMIT_NOFILE;
+// the unit sets 655350, but a hard limit of 4096 is found on older hosts)
+// no more are held, and the processes beyond read fresh files.
+//
 // The zero value is ready; a nil *openFiles holds nothing, and its
 // callers read fresh files.
 type openFiles struct {
@@ -33,8 +38,13 @@ type openFiles struct {
 	byAlias map[string]*aliasFiles
 	// held has a bit set for each fd held, set once it is open and
 	// cleared before it is closed, for the agent's scan of its own fds
-	// (notSockets).
-	held []uint64
+	// (notSockets); count is how many, and how many are reserved to be.
+	held  []uint64
+	count int
+	// budget is how many fds may be held: half the open-files limit,
+	// read at the first listing (budgetSet).
+	budget    int
+	budgetSet bool
 }
 
 // aliasFiles are the files held for one alias. mu is held while they are
@@ -71,11 +81,30 @@ func (f *openFiles) entry(alias string) *aliasFiles {
 	return e
 }
 
-// hold records fds as held; release forgets them, before they are closed.
-func (f *openFiles) hold(fds []int)    { f.mark(fds, true) }
-func (f *openFiles) release(fds []int) { f.mark(fds, false) }
+// reserve takes room for n fds to be held, if the budget has it; hold
+// then gives back what the files opened did not take, and unreserve all
+// of it when they could not be opened.
+func (f *openFiles) reserve(n int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.budgetSet {
+		f.budget, f.budgetSet = fdBudget(), true
+	}
+	if f.count+n > f.budget {
+		return false
+	}
+	f.count += n
+	return true
+}
 
-func (f *openFiles) mark(fds []int, held bool) {
+func (f *openFiles) unreserve(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count -= n
+}
+
+// hold records fds, for which reserved were reserved, as held.
+func (f *openFiles) hold(fds []int, reserved int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, fd := range fds {
@@ -83,13 +112,28 @@ func (f *openFiles) mark(fds []int, held bool) {
 			continue
 		}
 		w, bit := fd/64, uint64(1)<<(fd%64)
-		if held {
-			for len(f.held) <= w {
-				f.held = append(f.held, 0)
-			}
+		for len(f.held) <= w {
+			f.held = append(f.held, 0)
+		}
+		if f.held[w]&bit == 0 {
 			f.held[w] |= bit
-		} else if w < len(f.held) {
+			reserved--
+		}
+	}
+	f.count -= reserved
+}
+
+// release forgets fds as held, before they are closed.
+func (f *openFiles) release(fds []int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fd := range fds {
+		if fd < 0 {
+			continue
+		}
+		if w, bit := fd/64, uint64(1)<<(fd%64); w < len(f.held) && f.held[w]&bit != 0 {
 			f.held[w] &^= bit
+			f.count--
 		}
 	}
 }
@@ -185,15 +229,20 @@ func (f *openFiles) stat(e *aliasFiles, fsys procfs.FS, t Target) (procfs.Stat, 
 	for fresh := false; ; fresh = true {
 		if e.proc == nil || e.proc.PID() != t.PID {
 			f.closeProc(e)
-			p, err := fsys.OpenProcess(t.PID)
-			if errors.Is(err, os.ErrNotExist) {
-				return procfs.Stat{}, err
+			const n = 3 // stat, cmdline, pidfd or status
+			if !f.reserve(n) {
+				return procfs.Stat{}, errReadFresh
 			}
+			p, err := fsys.OpenProcess(t.PID)
 			if err != nil {
+				f.unreserve(n)
+				if errors.Is(err, os.ErrNotExist) {
+					return procfs.Stat{}, err
+				}
 				return procfs.Stat{}, errReadFresh
 			}
 			fds := p.FDs()
-			f.hold(fds[:])
+			f.hold(fds[:], n)
 			e.proc, fresh = p, true
 		}
 		st, err := e.proc.Stat()
@@ -214,14 +263,19 @@ func (f *openFiles) stat(e *aliasFiles, fsys procfs.FS, t Target) (procfs.Stat, 
 func (f *openFiles) cgroup(e *aliasFiles, h *cgroup.Hierarchy, alias string, members bool) (cgroupFacts, error) {
 	for fresh := false; ; fresh = true {
 		if e.cg == nil {
-			c, err := openCgroupFiles(h, alias)
-			if errors.Is(err, os.ErrNotExist) {
-				return cgroupFacts{}, err
-			}
-			if err != nil {
+			const n = 3 // cpu.stat, cgroup.procs, memory.current
+			if !f.reserve(n) {
 				return readCgroup(h, alias, members)
 			}
-			f.hold(c.fds())
+			c, err := openCgroupFiles(h, alias)
+			if err != nil {
+				f.unreserve(n)
+				if errors.Is(err, os.ErrNotExist) {
+					return cgroupFacts{}, err
+				}
+				return readCgroup(h, alias, members)
+			}
+			f.hold(c.fds(), n)
 			e.cg, fresh = c, true
 		}
 		c, err := e.cg.read(alias, members)

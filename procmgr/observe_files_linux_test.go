@@ -128,8 +128,8 @@ func checkClosed(t *testing.T, f *openFiles, fds map[int]string) {
 			t.Errorf("fd %d (%s) still open", fd, name)
 		}
 	}
-	if slices.ContainsFunc(f.held, func(w uint64) bool { return w != 0 }) {
-		t.Errorf("fds still marked held: %x", f.held)
+	if slices.ContainsFunc(f.held, func(w uint64) bool { return w != 0 }) || f.count != 0 {
+		t.Errorf("fds still marked held: %x, count %d", f.held, f.count)
 	}
 }
 
@@ -303,4 +303,42 @@ func TestHeldFilesConcurrent(t *testing.T) {
 	listers.Wait()
 	close(stop)
 	wg.Wait()
+	files.close()
+	checkClosed(t, &files, nil)
+}
+
+// TestHeldFilesBudget: beyond the fds it may hold, a listing reads fresh
+// files, with the same answers.
+func TestHeldFilesBudget(t *testing.T) {
+	h := testCgroups(t)
+	dir := t.TempDir()
+	var targets []Target
+	for _, alias := range []string{"a", "b"} {
+		targets = append(targets, startInCgroup(t, h, alias, "listen-one", filepath.Join(dir, alias)))
+		readPorts(t, filepath.Join(dir, alias), 1)
+	}
+	_, want, err := observeFacts(procfs.Default, h, nil, targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Room for one process's files and its cgroup's.
+	files := openFiles{budget: 6, budgetSet: true}
+	defer files.close()
+	for range 2 {
+		_, got, err := observeFacts(procfs.Default, h, &files, targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range targets {
+			if !sameFacts(got[i], want[i]) {
+				t.Errorf("%s: held %+v, fresh %+v", targets[i].Alias, got[i], want[i])
+			}
+		}
+	}
+	if files.count > 6 || files.count < 5 {
+		t.Errorf("%d fds held, budget 6", files.count)
+	}
+	if fdBudget() <= 0 {
+		t.Errorf("fdBudget %d", fdBudget())
+	}
 }
