@@ -171,17 +171,17 @@ func (c *cgroupFiles) read(alias string, members bool) (cgroupFacts, error) {
 	f := cgroupFacts{alias: alias, id: c.id}
 	bp := cgroupBufs.Get().(*[]byte)
 	defer cgroupBufs.Put(bp)
-	b, err := preadSmall(c.cpuStat, c.dir+"/cpu.stat", *bp)
+	b, err := preadSmall(c.cpuStat, c.dir, "cpu.stat", *bp)
 	if err != nil {
 		return cgroupFacts{}, fmt.Errorf("cgroup of %s: %w", alias, err)
 	}
 	f.cpuStat(b)
 	if c.memory >= 0 {
-		if b, err := preadSmall(c.memory, c.dir+"/memory.current", *bp); err == nil {
+		if b, err := preadSmall(c.memory, c.dir, "memory.current", *bp); err == nil {
 			f.memoryCurrent(b)
 		}
 	}
-	b, err = preadSmall(c.procs, c.dir+"/cgroup.procs", *bp)
+	b, err = preadSmall(c.procs, c.dir, "cgroup.procs", *bp)
 	if err != nil {
 		return cgroupFacts{}, fmt.Errorf("members of %s: %w", alias, err)
 	}
@@ -224,9 +224,10 @@ func readSmall(path string, buf []byte) ([]byte, error) {
 }
 
 // preadSmall is readSmall of the file open as fd, read from its start:
-// a cgroup interface file is made afresh by a read from offset 0. path
-// names it in errors.
-func preadSmall(fd int, path string, buf []byte) ([]byte, error) {
+// a cgroup interface file is made afresh by a read from offset 0. dir and
+// name name it in errors (joined only then: this is once per process and
+// file of every listing).
+func preadSmall(fd int, dir, name string, buf []byte) ([]byte, error) {
 	buf = buf[:0]
 	for {
 		if len(buf) == cap(buf) {
@@ -237,7 +238,7 @@ func preadSmall(fd int, path string, buf []byte) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+			return nil, &os.PathError{Op: "read", Path: dir + "/" + name, Err: err}
 		}
 		short := n < cap(buf)-len(buf)
 		buf = buf[:len(buf)+n]

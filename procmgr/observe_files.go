@@ -10,8 +10,9 @@ import (
 )
 
 // openFiles are the files that listings read of each managed process
-// (/proc/PID/stat, cmdline, and status or a pidfd) and of its cgroup (cpu.stat,
-// cgroup.procs, memory.current), held open from one listing to the next.
+// (/proc/PID/stat, cmdline, and status or a pidfd) and of its cgroup
+// (cpu.stat, cgroup.procs, memory.current), held open from one listing to
+// the next.
 // Reading a held file again is one pread; a fresh one also costs a path
 // walk, an open and a close, which measured two thirds of a listing's
 // time. What is read is the kernel's answer at each read, never a copy:
