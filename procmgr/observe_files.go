@@ -139,19 +139,15 @@ func (f *openFiles) release(fds []int) {
 	}
 }
 
-// notSockets says which of the agent's fds are held files, from a
-// snapshot taken now. Taken after the socket tables, it is exact for a
-// listing: an fd that was held at the snapshot and is a socket by the
-// time it is looked at belongs to a socket made after the tables were
-// read, which is none of the listing's ports.
-func (f *openFiles) notSockets() func(fd int) bool {
+// notSockets are the agent's fds that are held files, a snapshot taken
+// now. Taken after the socket tables, it is exact for a listing: an fd
+// that was held at the snapshot and is a socket by the time it is looked
+// at belongs to a socket made after the tables were read, which is none
+// of the listing's ports.
+func (f *openFiles) notSockets() procfs.FDSet {
 	f.mu.Lock()
-	held := append([]uint64(nil), f.held...)
-	f.mu.Unlock()
-	return func(fd int) bool {
-		w := fd / 64
-		return fd >= 0 && w < len(held) && held[w]&(1<<(fd%64)) != 0
-	}
+	defer f.mu.Unlock()
+	return append(procfs.FDSet(nil), f.held...)
 }
 
 // keepOnly closes the files of every alias but those of targets, the

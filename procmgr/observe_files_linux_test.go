@@ -342,3 +342,44 @@ func TestHeldFilesBudget(t *testing.T) {
 		t.Errorf("fdBudget %d", fdBudget())
 	}
 }
+
+// TestHeldFilesAgentPorts: the agent's own ports are found beside the
+// held files, which its scan of its fds skips.
+func TestHeldFilesAgentPorts(t *testing.T) {
+	h := testCgroups(t)
+	dir := t.TempDir()
+	self, _ := procfs.Default.Stat(os.Getpid())
+	agent := Target{PID: os.Getpid(), Ticks: self.StartTicks, Agent: true}
+	targets := []Target{agent}
+	for i := range 12 {
+		alias := "p" + strconv.Itoa(i)
+		targets = append(targets, startInCgroup(t, h, alias, "listen-one", filepath.Join(dir, alias)))
+		readPorts(t, filepath.Join(dir, alias), 1)
+	}
+	var files openFiles
+	defer files.close()
+	if _, _, err := observeFacts(procfs.Default, h, &files, targets); err != nil {
+		t.Fatal(err)
+	}
+	if files.count < 12*5 {
+		t.Fatalf("%d fds held for 12 processes", files.count)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // above the held files
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	_, facts, err := observeFacts(procfs.Default, h, &files, targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := facts[0]; !f.PortsKnown || !slices.Contains(f.Ports, port) {
+		t.Errorf("agent's ports %v (known %v) lack its listener's %d", f.Ports, f.PortsKnown, port)
+	}
+	for i, f := range facts[1:] {
+		if !f.Alive || len(f.Ports) != 1 {
+			t.Errorf("%s: %+v", targets[i+1].Alias, f)
+		}
+	}
+}

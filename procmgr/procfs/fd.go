@@ -42,21 +42,29 @@ func (fs FS) SocketInodes(pid int) ([]uint64, error) {
 }
 
 // OwnSocketInodes is SocketInodes of this very process, not looking at the
-// fds that notSocket says are no sockets: the files a caller knows it
-// holds open for reading (a listing holds several per process it lists),
-// whose fstat would only say so at a system call each. The fds it holds
-// are given by a snapshot that notSocket may have taken: an fd among them
-// that a socket reused since was made a socket after the snapshot.
-func (fs FS) OwnSocketInodes(notSocket func(fd int) bool) ([]uint64, error) {
+// fds in held: the files a caller knows it holds open for reading (a
+// listing holds several per process it lists), which are no sockets. held
+// may be a snapshot: an fd in it that a socket reused since was made a
+// socket after the snapshot.
+func (fs FS) OwnSocketInodes(held FDSet) ([]uint64, error) {
 	if fs.root() != "/proc" {
 		return fs.SocketInodes(os.Getpid())
 	}
-	inodes, err := ownSockets(fs.pidPath(os.Getpid(), "fd"), notSocket)
+	inodes, err := ownSockets(fs.pidPath(os.Getpid(), "fd"), held)
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(inodes)
 	return slices.Compact(inodes), nil
+}
+
+// FDSet is a set of fds, a bit for each.
+type FDSet []uint64
+
+// Has says whether fd is in s.
+func (s FDSet) Has(fd int) bool {
+	w := fd / 64
+	return fd >= 0 && w < len(s) && s[w]&(1<<(fd%64)) != 0
 }
 
 // isZombie reports whether pid has exited and not been reaped yet.

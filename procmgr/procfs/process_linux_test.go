@@ -118,15 +118,16 @@ func TestProcessFollowsItsProcess(t *testing.T) {
 	}
 }
 
-// TestOwnSocketInodesSkips: the fds the caller says are no sockets are not
-// looked at, and the others are.
+// TestOwnSocketInodesSkips: the fds in held are not looked at, even a
+// socket (as the caller says), and every other socket is found.
 func TestOwnSocketInodesSkips(t *testing.T) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
+	var held FDSet
+	add := func(fd int) {
+		for len(held) <= fd/64 {
+			held = append(held, 0)
+		}
+		held[fd/64] |= 1 << (fd % 64)
 	}
-	defer syscall.Close(fds[0])
-	defer syscall.Close(fds[1])
 	ino := func(fd int) uint64 {
 		var st syscall.Stat_t
 		if err := syscall.Fstat(fd, &st); err != nil {
@@ -134,7 +135,22 @@ func TestOwnSocketInodesSkips(t *testing.T) {
 		}
 		return st.Ino
 	}
-	got, err := Default.OwnSocketInodes(func(fd int) bool { return fd == fds[1] })
+	for range 100 {
+		fd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { syscall.Close(fd) })
+		add(fd)
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	add(fds[1])
+	got, err := Default.OwnSocketInodes(held)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +163,8 @@ func TestOwnSocketInodesSkips(t *testing.T) {
 	}
 	if !slices.Contains(all, ino(fds[0])) || !slices.Contains(all, ino(fds[1])) {
 		t.Errorf("SocketInodes %v lacks the pair", all)
+	}
+	if len(got) != len(all)-1 {
+		t.Errorf("%d sockets but the held one, %d in all", len(got), len(all))
 	}
 }
