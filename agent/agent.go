@@ -255,8 +255,9 @@ func (a *Agent) list() ([]api.HostAgentProcess, error) {
 	}
 	withFacts(vs, facts)
 	out := make([]api.HostAgentProcess, len(vs))
+	seen := observedAt(obs.At) // one string for every record
 	for i, v := range vs {
-		out[i] = a.record(v, obs.At)
+		out[i] = a.record(v, seen)
 	}
 	return out, nil
 }
@@ -271,14 +272,14 @@ func (a *Agent) Get(ctx context.Context, id int64) (api.HostAgentProcess, error)
 	}
 	v := view{id: id, e: e, s: s}
 	if !s.Running {
-		return a.record(v, time.Time{}), nil
+		return a.record(v, nil), nil
 	}
 	obs, err := a.observations.do(func() (*procmgr.Observation, error) { return a.mgr.Observe() })
 	if err != nil {
 		return api.HostAgentProcess{}, fmt.Errorf("observe processes: %w", err)
 	}
 	v.facts = &obs.FactsOf([]procmgr.Target{target(e, s)})[0]
-	return a.record(v, obs.At), nil
+	return a.record(v, observedAt(obs.At)), nil
 }
 
 // Stop stops a process and answers once it and its group are gone.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -81,13 +82,18 @@ func newTraceID() string {
 }
 
 // writeData answers a request with status 200 and data in the envelope.
+// The body is made in one pooled buffer: data encoded after the
+// envelope's opening, the rest of the envelope after it.
 func (s *server) writeData(w http.ResponseWriter, r *http.Request, data any) {
-	raw, err := marshal(data)
-	if err != nil {
+	buf := encodeBufs.Get().(*bytes.Buffer)
+	defer putEncodeBuf(buf)
+	buf.Reset()
+	buf.WriteString(dataOpening)
+	if _, err := marshalInto(buf, data); err != nil {
 		s.writeError(w, r, errUnexpected(fmt.Errorf("encode response data: %w", err)))
 		return
 	}
-	s.writeEnvelope(w, r, http.StatusOK, raw, nil)
+	s.writeEnvelope(w, r, http.StatusOK, buf, nil)
 }
 
 // writeError answers a request with e, and adds the Basic challenge to a 401
@@ -104,7 +110,8 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, e *apiError)
 	s.writeEnvelope(w, r, e.status, nil, e.wire())
 }
 
-func (s *server) writeEnvelope(w http.ResponseWriter, r *http.Request, status int, data json.RawMessage, e *api.Error) {
+// body is nil, or holds dataOpening and the data (writeData).
+func (s *server) writeEnvelope(w http.ResponseWriter, r *http.Request, status int, body *bytes.Buffer, e *api.Error) {
 	info := requestInfoFrom(r.Context())
 	env := api.Envelope{
 		Successful: status >= 200 && status < 300,
@@ -115,8 +122,10 @@ func (s *server) writeEnvelope(w http.ResponseWriter, r *http.Request, status in
 		Server:     s.cfg.ServerName,
 		Error:      e,
 	}
-	body, err := marshalEnvelope(env, data)
-	if err != nil {
+	if body == nil {
+		body = new(bytes.Buffer)
+	}
+	if err := closeEnvelope(body, env); err != nil {
 		// Only strings, numbers and already valid JSON are in it.
 		info.log.Error("encode envelope", zap.Error(err))
 		http.Error(w, "encode envelope", http.StatusInternalServerError)
@@ -124,7 +133,7 @@ func (s *server) writeEnvelope(w http.ResponseWriter, r *http.Request, status in
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	if _, err := w.Write(body); err != nil {
+	if _, err := w.Write(body.Bytes()); err != nil {
 		info.log.Debug("write response", zap.Error(err))
 	}
 }
@@ -134,28 +143,66 @@ func (s *server) writeEnvelope(w http.ResponseWriter, r *http.Request, status in
 // encoding/json would scan and compact it once more (as much work as
 // encoding it: half the cost of the envelope of a list).
 func marshalEnvelope(env api.Envelope, data json.RawMessage) ([]byte, error) {
+	var body bytes.Buffer
+	if len(data) > 0 {
+		body.WriteString(dataOpening)
+		body.Write(data)
+	}
+	err := closeEnvelope(&body, env)
+	return body.Bytes(), err
+}
+
+// dataOpening opens an envelope whose data follows (Data is its first
+// field).
+const dataOpening = `{"data":`
+
+// closeEnvelope completes body, empty or dataOpening and the data, with
+// the other fields of env.
+func closeEnvelope(body *bytes.Buffer, env api.Envelope) error {
 	env.Data = nil
 	rest, err := marshal(env)
-	if err != nil || len(data) == 0 {
-		return rest, err
+	if err != nil {
+		return err
 	}
-	out := make([]byte, 0, len(`{"data":,`)+len(data)+len(rest))
-	out = append(out, `{"data":`...)
-	out = append(out, data...)
+	if body.Len() == 0 {
+		body.Write(rest)
+		return nil
+	}
 	if len(rest) > len("{}") {
-		out = append(out, ',')
+		body.WriteByte(',')
 	}
-	return append(out, rest[1:]...), nil
+	body.Write(rest[1:])
+	return nil
 }
 
 // marshal encodes v without HTML escaping: start-up output quoted in error
 // messages is easier to read with its < > & intact.
 func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	return marshalInto(new(bytes.Buffer), v)
+}
+
+// marshalInto is marshal appending to buf; it returns the encoding, in
+// buf's storage.
+func marshalInto(buf *bytes.Buffer, v any) ([]byte, error) {
+	start := buf.Len()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	return buf.Bytes()[start:], nil
+}
+
+// encodeBufs are writeData's encoding buffers: a list's data is tens of
+// KiB, which a fresh buffer reached by doubling, leaving twice that as
+// garbage at every list.
+var encodeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putEncodeBuf returns buf to the pool, unless it grew too large to keep
+// (a list of thousands of processes).
+func putEncodeBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 {
+		encodeBufs.Put(buf)
+	}
 }

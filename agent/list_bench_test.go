@@ -17,6 +17,7 @@ import (
 
 	"github.com/ocp-agent/ocp-agent/agent/api"
 	"github.com/ocp-agent/ocp-agent/config"
+	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 )
 
 // Benchmarks of the list route. The ones with real processes start them
@@ -26,8 +27,13 @@ import (
 const benchListPath = "/compute/hosts/20/agent/processes"
 
 // benchAgent runs a real Agent managing n copies of bench/managed that
-// each listen on a port, and returns it once all of them show their port.
-func benchAgent(b *testing.B, n int) *Agent {
+// each listen on a port, without cgroups, and returns it once all of them
+// show their port.
+func benchAgent(b *testing.B, n int) *Agent { return benchAgentIn(b, n, "off") }
+
+// benchAgentIn is benchAgent with cgroup as the config's cgroup key:
+// "off", or a root of the benchmark's own (cgrouptest.Root).
+func benchAgentIn(b *testing.B, n int, cgroup string) *Agent {
 	b.Helper()
 	return benchAgentWith(b, n, "off", zap.NewNop())
 }
@@ -88,10 +94,35 @@ func benchAgentWith(b *testing.B, n int, cgroup string, log *zap.Logger) *Agent 
 	}
 }
 
+// benchContainment runs run as two sub-benchmarks, one for each way the
+// agent contains its processes: "cgroup", each in a cgroup of its own (as
+// with `cgroup: auto`, under a root of the benchmark's own; skipped where
+// none can be made), and "off", without cgroups.
+func benchContainment(b *testing.B, run func(b *testing.B, cgroup string)) {
+	b.Run("cgroup", func(b *testing.B) {
+		root, why := cgrouptest.Root(b)
+		if root == "" {
+			b.Skip(why)
+		}
+		run(b, root)
+	})
+	b.Run("off", func(b *testing.B) { run(b, "off") })
+}
+
 // BenchmarkAgentList100 is Agent.List of 100 managed processes (and the
 // agent itself): one observation pass and 101 records.
 func BenchmarkAgentList100(b *testing.B) {
-	a := benchAgent(b, 100)
+	benchContainment(b, func(b *testing.B, cgroup string) { benchList(b, 100, cgroup) })
+}
+
+// BenchmarkAgentList1000 is BenchmarkAgentList100 with 1000 processes: a
+// listing's cost should grow with the processes, and no faster.
+func BenchmarkAgentList1000(b *testing.B) {
+	benchContainment(b, func(b *testing.B, cgroup string) { benchList(b, 1000, cgroup) })
+}
+
+func benchList(b *testing.B, n int, cgroup string) {
+	a := benchAgentIn(b, n, cgroup)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := startCPU(b)
@@ -124,20 +155,24 @@ func (c cpuClock) report(b *testing.B) {
 // BenchmarkAgentListHTTP100 is the whole list route over 100 managed
 // processes, as served: routing, envelope and JSON included.
 func BenchmarkAgentListHTTP100(b *testing.B) {
-	a := benchAgent(b, 100)
-	h, err := newHandler(ServerConfig{HostID: 20, AuthDisabled: true}, a)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, benchListPath, nil))
-		if w.Code != http.StatusOK {
-			b.Fatalf("%d: %s", w.Code, w.Body)
+	benchContainment(b, func(b *testing.B, cgroup string) {
+		a := benchAgentIn(b, 100, cgroup)
+		h, err := newHandler(ServerConfig{HostID: 20, AuthDisabled: true}, a)
+		if err != nil {
+			b.Fatal(err)
 		}
-	}
+		b.ReportAllocs()
+		b.ResetTimer()
+		cpu := startCPU(b)
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, benchListPath, nil))
+			if w.Code != http.StatusOK {
+				b.Fatalf("%d: %s", w.Code, w.Body)
+			}
+		}
+		cpu.report(b)
+	})
 }
 
 // listService answers List with fixed records, to time the route alone.

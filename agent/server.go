@@ -219,11 +219,16 @@ func (s *server) list(ctx context.Context, _ pathParams) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list agent processes: %w", err)
 	}
-	procs = slices.Clone(procs) // sorted below; the service's slice stays its own
+	byID := func(a, b api.HostAgentProcess) int { return cmp.Compare(a.ID, b.ID) }
+	if !slices.IsSortedFunc(procs, byID) {
+		// Sorted here; the service's slice stays its own. (Agent.List's
+		// is sorted already, and read-only.)
+		procs = slices.Clone(procs)
+		slices.SortStableFunc(procs, byID)
+	}
 	if procs == nil {
 		procs = []api.HostAgentProcess{} // "contents": [], not null
 	}
-	slices.SortStableFunc(procs, func(a, b api.HostAgentProcess) int { return cmp.Compare(a.ID, b.ID) })
 	n := len(procs)
 	return api.ProcessList{Contents: procs, Page: api.Page{TotalElements: n, TotalPages: 1, Number: 1, Size: n}}, nil
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ocp-agent/ocp-agent/agent/api"
@@ -76,19 +75,22 @@ func (a *Agent) snapshot(id int64) (entry, procmgr.Snapshot, bool) {
 	return e, s, ok
 }
 
-// record builds the API's record of v, at the time of the observation
-// at. A snapshot says STARTED but /proc does not show the process when it
-// has just exited and its owner has not yet recorded it: /proc is
-// believed, since it is the newer news.
-func (a *Agent) record(v view, at time.Time) api.HostAgentProcess {
+// record builds the API's record of v. seen is the time of the
+// observation, observedAt, for a running process's lastActiveTime. A
+// snapshot says STARTED but /proc does not show the process when it has
+// just exited and its owner has not yet recorded it: /proc is believed,
+// since it is the newer news.
+func (a *Agent) record(v view, seen *string) api.HostAgentProcess {
 	e, s := v.e, v.s
+	// The record's strings, in one allocation rather than one each.
+	strs := new(recordStrings)
 	p := api.HostAgentProcess{
 		ID:              v.id,
 		HostID:          a.cfg.Host.ID,
 		Alias:           e.alias,
 		Status:          api.StatusStopped,
 		Operable:        e.operable,
-		LogFilePattern:  optional(e.logFilePattern),
+		LogFilePattern:  optionalIn(&strs.logFilePattern, e.logFilePattern),
 		CreateTime:      s.CreateTime.Format(api.TimeLayout),
 		UpdateTime:      s.UpdateTime.Format(api.TimeLayout),
 		DesiredStatus:   s.Desired,
@@ -98,7 +100,7 @@ func (a *Agent) record(v view, at time.Time) api.HostAgentProcess {
 		LastHealthError: optional(s.LastHealthError),
 	}
 	if !s.LastActiveTime.IsZero() {
-		p.LastActiveTime = optional(s.LastActiveTime.Format(api.TimeLayout))
+		p.LastActiveTime = optionalIn(&strs.lastActiveTime, s.LastActiveTime.Format(api.TimeLayout))
 	}
 	p.LastError = optional(s.LastError)
 	if !s.NextStartTime.IsZero() {
@@ -110,17 +112,37 @@ func (a *Agent) record(v view, at time.Time) api.HostAgentProcess {
 	f := v.facts
 	p.Status = api.StatusStarted
 	p.PID = s.PID
-	p.User = optional(f.User)
-	p.StartCommand = optional(f.Cmdline)
+	p.User = optionalIn(&strs.user, f.User)
+	p.StartCommand = optionalIn(&strs.startCommand, f.Cmdline)
 	p.ElapsedTime = int64(f.Elapsed / time.Second)
-	p.LastActiveTime = optional(at.Format(api.TimeLayout))
+	p.LastActiveTime = seen
 	if len(f.Ports) > 0 {
-		p.Ports = optional(joinPorts(f.Ports))
+		p.Ports = optionalIn(&strs.ports, joinPorts(f.Ports))
 	}
 	p.ProcessCount = f.Processes
 	p.CPUSeconds = f.CPUSeconds
 	p.MemoryBytes = f.MemoryBytes
 	return p
+}
+
+// observedAt is the lastActiveTime of the running processes of an
+// observation taken at at; nil for none.
+func observedAt(at time.Time) *string {
+	return optional(at.Format(api.TimeLayout))
+}
+
+// recordStrings hold the strings a record points to.
+type recordStrings struct {
+	logFilePattern, lastActiveTime, user, startCommand, ports string
+}
+
+// optionalIn is optional storing s in *field, one of a recordStrings'.
+func optionalIn(field *string, s string) *string {
+	if s == "" {
+		return nil
+	}
+	*field = s
+	return field
 }
 
 func optional(s string) *string {
@@ -131,9 +153,13 @@ func optional(s string) *string {
 }
 
 func joinPorts(ports []uint16) string {
-	parts := make([]string, len(ports))
+	var buf [48]byte // eight ports, without an allocation but the string
+	b := buf[:0]
 	for i, port := range ports {
-		parts[i] = strconv.Itoa(int(port))
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(port), 10)
 	}
-	return strings.Join(parts, ",")
+	return string(b)
 }

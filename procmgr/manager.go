@@ -82,6 +82,7 @@ type Manager struct {
 	killWait      time.Duration
 	cgroups       *cgroup.Hierarchy // nil: no containment (Options.Cgroups)
 	exits         *exitWatch        // notices the exits of every instance
+	files         openFiles         // held open for listings (observe_files.go)
 
 	// mu guards procs and order, which change only on Update (a reload);
 	// request paths take the read lock just long enough to find a proc.
@@ -422,4 +423,5 @@ func (m *Manager) Close() {
 	m.cancel()
 	m.wg.Wait()
 	m.closeDirs()
+	m.files.close()
 }

@@ -3,6 +3,7 @@ package procmgr
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"os/user"
 	"slices"
 	"strconv"
@@ -29,7 +30,9 @@ import (
 // with procfs, not through gopsutil: its per-process setup parses all of
 // /proc/PID/status into a struct, which the profile showed to cost twice
 // as much, with six times the allocations, as reading the one Uid line;
-// the files read and the facts reported are the same.
+// the files read and the facts reported are the same. A Manager's
+// observations read a managed process's files through the files it holds
+// open from one listing to the next (openFiles), one system call each.
 type Observation struct {
 	fs procfs.FS
 	// stats holds every process's stat when the tree came from the stat
@@ -44,6 +47,13 @@ type Observation struct {
 	socketsErr error
 	// cg is the hierarchy of the processes' cgroups; nil when off.
 	cg *cgroup.Hierarchy
+	// files are the manager's held files, read instead of fresh ones for
+	// the targets with an alias; nil reads fresh files.
+	files *openFiles
+	// own are the agent's own ports when observeFacts found them with
+	// the pass (scanOwnPorts); nil otherwise. Set before the facts are
+	// finished, read-only after.
+	own *ownPorts
 	// byCgroup holds the dump's ports by cgroup id; nil without cgroups,
 	// or where the kernel does not give the ids (then each cgroup's
 	// members' fds are scanned).
@@ -84,17 +94,17 @@ type Facts struct {
 
 // Observe takes the process table and the socket tables once.
 func Observe(fsys procfs.FS) (*Observation, error) {
-	return observe(fsys, nil)
+	return observe(fsys, nil, nil)
 }
 
 // Observe is procmgr.Observe with the manager's cgroups: the socket tables
 // grouped by cgroup, and the process table only when a target asks for it.
 func (m *Manager) Observe() (*Observation, error) {
-	return observe(m.fs, m.cgroups)
+	return observe(m.fs, m.cgroups, &m.files)
 }
 
-func observe(fsys procfs.FS, h *cgroup.Hierarchy) (*Observation, error) {
-	o := newObservation(fsys, h)
+func observe(fsys procfs.FS, h *cgroup.Hierarchy, files *openFiles) (*Observation, error) {
+	o := newObservation(fsys, h, files)
 	if err := o.scan(h == nil); err != nil {
 		return nil, err
 	}
@@ -107,17 +117,22 @@ func observe(fsys procfs.FS, h *cgroup.Hierarchy) (*Observation, error) {
 // it. A listing of 100 processes otherwise waited about 0.9 ms, a quarter
 // of its time, for the pass alone on one core.
 func ObserveFacts(fsys procfs.FS, targets []Target) (*Observation, []Facts, error) {
-	return observeFacts(fsys, nil, targets)
+	return observeFacts(fsys, nil, nil, targets)
 }
 
-// ObserveFacts is procmgr.ObserveFacts with the manager's cgroups: a
-// target with an Alias whose cgroup exists needs no pass over the host.
+// ObserveFacts is procmgr.ObserveFacts with the manager's cgroups and its
+// held files (see openFiles): a target with an Alias whose cgroup exists
+// needs no pass over the host, and its files are read without being
+// opened. targets are all the processes a listing shows: the files held
+// for any other alias are closed.
 func (m *Manager) ObserveFacts(targets []Target) (*Observation, []Facts, error) {
-	return observeFacts(m.fs, m.cgroups, targets)
+	o, facts, err := observeFacts(m.fs, m.cgroups, &m.files, targets)
+	m.files.keepOnly(targets)
+	return o, facts, err
 }
 
-func observeFacts(fsys procfs.FS, h *cgroup.Hierarchy, targets []Target) (*Observation, []Facts, error) {
-	o := newObservation(fsys, h)
+func observeFacts(fsys procfs.FS, h *cgroup.Hierarchy, files *openFiles, targets []Target) (*Observation, []Facts, error) {
+	o := newObservation(fsys, h, files)
 	tree := slices.ContainsFunc(targets, o.needsTree)
 	if tree && !fsys.MayAskPidfds() {
 		// The pass reads every stat file, the targets' too: they are
@@ -133,7 +148,9 @@ func observeFacts(fsys procfs.FS, h *cgroup.Hierarchy, targets []Target) (*Obser
 	// next item, so that the one done with the pass joins the rest.
 	parallel.For(len(targets)+1, 2, func(i int) {
 		if i == 0 {
-			err = o.scan(tree)
+			if err = o.scan(tree); err == nil {
+				o.scanOwnPorts(targets)
+			}
 			return
 		}
 		own[i-1] = o.readOwn(targets[i-1], false)
@@ -144,11 +161,11 @@ func observeFacts(fsys procfs.FS, h *cgroup.Hierarchy, targets []Target) (*Obser
 	return o, o.finishAll(targets, own), nil
 }
 
-func newObservation(fsys procfs.FS, h *cgroup.Hierarchy) *Observation {
+func newObservation(fsys procfs.FS, h *cgroup.Hierarchy, files *openFiles) *Observation {
 	if fsys.Root == "" {
 		fsys = procfs.Default
 	}
-	return &Observation{fs: fsys, cg: h, At: time.Now()}
+	return &Observation{fs: fsys, cg: h, files: files, At: time.Now()}
 }
 
 // needsTree says whether t's facts need the pass over every process: all
@@ -175,6 +192,29 @@ func (o *Observation) scan(tree bool) error {
 	}
 	o.sinceBoot, o.bootErr = procfs.SinceBoot()
 	return nil
+}
+
+// scanOwnPorts finds the agent's own ports, when a target asks for them
+// with cgroups (see finish), right after the pass and on the same core:
+// the scan of the agent's fds is the longest item of a listing (a fifth of
+// its time with 100 processes), which left for when the facts are
+// finished kept the other core waiting. It must follow the socket tables
+// (see openFiles.notSockets).
+func (o *Observation) scanOwnPorts(targets []Target) {
+	for _, t := range targets {
+		if t.Agent && o.cg != nil {
+			ports, known := o.ports(nil, []int{t.PID})
+			o.own = &ownPorts{pid: t.PID, ports: ports, known: known}
+			return
+		}
+	}
+}
+
+// ownPorts are the agent's own ports, found by scanOwnPorts.
+type ownPorts struct {
+	pid   int
+	ports []uint16
+	known bool
 }
 
 // lateTree is the tree for a target that needs it although the scan did
@@ -256,7 +296,7 @@ func (o *Observation) finishAll(targets []Target, own []ownFacts) []Facts {
 	// The agent's own target goes first: its fd directory holds a pidfd
 	// per managed process, the longest scan of a listing (1.5 ms with
 	// 1000 processes), which as the last item would keep the other cores
-	// waiting.
+	// waiting. (With cgroups, observeFacts scanned it with the pass.)
 	order := make([]int, 0, len(targets))
 	for i, t := range targets {
 		if t.Agent {
@@ -306,6 +346,9 @@ type ownFacts struct {
 	alive      bool // it exists, is no zombie, and started at the ticks asked for
 	startTicks uint64
 	cmdline    string
+	// uid is its real uid when read with its held files (uidRead).
+	uid     int
+	uidRead bool
 	// cgroup is what its cgroup holds and uses; nil without cgroups, for
 	// the agent, or when the alias has no cgroup.
 	cgroup *cgroupFacts
@@ -315,6 +358,13 @@ type ownFacts struct {
 // the stat it read, if it read stat files, is used; without, the pass may
 // be running and stat is read afresh.
 func (o *Observation) readOwn(t Target, scanned bool) ownFacts {
+	if t.Alias != "" && !t.Agent {
+		if e := o.files.entry(t.Alias); e != nil {
+			if own, err := o.readHeld(e, t); !errors.Is(err, errReadFresh) {
+				return own
+			}
+		}
+	}
 	pid, ticks := t.PID, t.Ticks
 	var st procfs.Stat
 	var ok bool
@@ -340,6 +390,41 @@ func (o *Observation) readOwn(t Target, scanned bool) ownFacts {
 	return own
 }
 
+// readHeld is readOwn through e, the held files of t's alias; it fails
+// with errReadFresh when they cannot be had, and readOwn reads fresh ones.
+// It also reads the real uid, which finish would otherwise read fresh
+// from status, unless the pass over the host gives it (o.ruid, from
+// pidfds: only without cgroups, and where the kernel answers them).
+func (o *Observation) readHeld(e *aliasFiles, t Target) (ownFacts, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dropped {
+		return ownFacts{}, errReadFresh
+	}
+	st, err := o.files.stat(e, o.fs, t)
+	if errors.Is(err, errReadFresh) {
+		return ownFacts{}, err
+	}
+	if err != nil || st.State == 'Z' || (t.Ticks != 0 && st.StartTicks != t.Ticks) {
+		return ownFacts{}, nil
+	}
+	own := ownFacts{alive: true, startTicks: st.StartTicks}
+	if cmdline, err := e.proc.CommandLine(); err == nil {
+		own.cmdline = cmdline
+	}
+	if o.cg != nil || !o.fs.MayAskPidfds() {
+		if uid, err := e.proc.RealUID(); err == nil {
+			own.uid, own.uidRead = uid, true
+		}
+	}
+	if o.cg != nil {
+		if c, err := o.files.cgroup(e, o.cg, t.Alias, t.Adopted); err == nil {
+			own.cgroup = &c
+		}
+	}
+	return own, nil
+}
+
 // finish completes the facts of t from its ownFacts and the pass: its user
 // and the ports and count of its cgroup or family.
 func (o *Observation) finish(t Target, own ownFacts) Facts {
@@ -351,7 +436,9 @@ func (o *Observation) finish(t Target, own ownFacts) Facts {
 	if o.bootErr == nil {
 		f.Elapsed = procfs.ElapsedAt(o.sinceBoot, own.startTicks)
 	}
-	if uid, ok := o.ruid[pid]; ok {
+	if own.uidRead {
+		f.User = userName(uint32(own.uid))
+	} else if uid, ok := o.ruid[pid]; ok {
 		f.User = userName(uint32(uid))
 	} else if uid, err := o.fs.RealUID(pid); err == nil {
 		f.User = userName(uint32(uid))
@@ -369,7 +456,11 @@ func (o *Observation) finish(t Target, own ownFacts) Facts {
 		// cgroups. It is one process.
 		f.Processes = 1
 		f.CPUSeconds = familyCPUSeconds(o.fs, []int{pid})
-		f.Ports, f.PortsKnown = o.ports(nil, []int{pid})
+		if o.own != nil && o.own.pid == pid {
+			f.Ports, f.PortsKnown = o.own.ports, o.own.known
+		} else {
+			f.Ports, f.PortsKnown = o.ports(nil, []int{pid})
+		}
 	default:
 		members, ok := o.family(t)
 		f.Processes = len(members)
@@ -412,7 +503,7 @@ func (o *Observation) ports(have []uint16, members []int) ([]uint16, bool) {
 	known := true
 	ports := slices.Clone(have)
 	for _, member := range members {
-		inodes, err := o.fs.SocketInodes(member)
+		inodes, err := o.socketInodes(member)
 		if errors.Is(err, fs.ErrPermission) {
 			known = false
 			continue
@@ -425,6 +516,16 @@ func (o *Observation) ports(have []uint16, members []int) ([]uint16, bool) {
 	}
 	slices.Sort(ports)
 	return slices.Compact(ports), known
+}
+
+// socketInodes is fs.SocketInodes(pid), which for the agent itself skips
+// the files held for listings: fstat would only say they are no sockets,
+// at a system call each, and there are several per process it manages.
+func (o *Observation) socketInodes(pid int) ([]uint64, error) {
+	if o.files != nil && pid == os.Getpid() {
+		return o.fs.OwnSocketInodes(o.files.notSockets())
+	}
+	return o.fs.SocketInodes(pid)
 }
 
 // userNames caches uid -> name: a lookup reads /etc/passwd (or asks NSS),

@@ -51,15 +51,10 @@ func readCgroup(h *cgroup.Hierarchy, alias string, members bool) (cgroupFacts, e
 	if err != nil {
 		return cgroupFacts{}, fmt.Errorf("cgroup of %s: %w", alias, err)
 	}
-	if v, ok := statField(b, "usage_usec "); ok {
-		f.stats.CPUSeconds = float64(v) / 1e6
-	}
-	controllers := h.Controllers()
-	if slices.Contains(controllers, "memory") {
+	f.cpuStat(b)
+	if slices.Contains(h.Controllers(), "memory") {
 		if b, err := readSmall(dir+"/memory.current", *bp); err == nil {
-			if n, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64); err == nil {
-				f.stats.MemoryBytes = &n
-			}
+			f.memoryCurrent(b)
 		}
 	}
 	b, err = readSmall(dir+"/cgroup.procs", *bp)
@@ -67,6 +62,27 @@ func readCgroup(h *cgroup.Hierarchy, alias string, members bool) (cgroupFacts, e
 		return cgroupFacts{}, fmt.Errorf("members of %s: %w", alias, err)
 	}
 	*bp = b[:0] // kept, grown for a cgroup of many processes
+	f.procs(b, members)
+	return f, nil
+}
+
+// cpuStat takes the CPU time from the contents of cpu.stat.
+func (f *cgroupFacts) cpuStat(b []byte) {
+	if v, ok := statField(b, "usage_usec "); ok {
+		f.stats.CPUSeconds = float64(v) / 1e6
+	}
+}
+
+// memoryCurrent takes the memory from the contents of memory.current.
+func (f *cgroupFacts) memoryCurrent(b []byte) {
+	if n, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64); err == nil {
+		f.stats.MemoryBytes = &n
+	}
+}
+
+// procs counts the processes in the contents of cgroup.procs and, with
+// members, lists them.
+func (f *cgroupFacts) procs(b []byte, members bool) {
 	pids := []int{}
 	for field := range bytes.FieldsSeq(b) {
 		if pid, err := strconv.Atoi(string(field)); err == nil {
@@ -79,6 +95,98 @@ func readCgroup(h *cgroup.Hierarchy, alias string, members bool) (cgroupFacts, e
 	if members {
 		f.members = pids
 	}
+}
+
+// cgroupFiles are the files of one cgroup that a listing reads, held
+// open (see openFiles): one pread each instead of an open, a read and a
+// close, and no stat of the directory for its id.
+type cgroupFiles struct {
+	dir string
+	id  uint64 // the directory's inode: sock_diag's cgroup id
+	// fds; memory is -1 without the memory controller.
+	cpuStat, procs, memory int
+}
+
+// openCgroupFiles opens the files of alias's cgroup. They are opened
+// relative to the directory, whose id is taken from the same open, so
+// that all are of one cgroup even if it is removed and made again
+// meanwhile. The error wraps os.ErrNotExist when alias has no cgroup.
+func openCgroupFiles(h *cgroup.Hierarchy, alias string) (*cgroupFiles, error) {
+	name, err := cgroup.DirName(alias)
+	if err != nil {
+		return nil, err
+	}
+	dir := h.Dir() + "/" + name
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup of %s: %w", alias, &os.PathError{Op: "open", Path: dir, Err: err})
+	}
+	defer unix.Close(dfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(dfd, &st); err != nil {
+		return nil, fmt.Errorf("cgroup of %s: %w", alias, &os.PathError{Op: "stat", Path: dir, Err: err})
+	}
+	c := &cgroupFiles{dir: dir, id: st.Ino, cpuStat: -1, procs: -1, memory: -1}
+	open := func(name string) (int, error) {
+		for {
+			fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != unix.EINTR {
+				if err != nil {
+					return -1, fmt.Errorf("cgroup of %s: %w", alias, &os.PathError{Op: "open", Path: dir + "/" + name, Err: err})
+				}
+				return fd, nil
+			}
+		}
+	}
+	if c.cpuStat, err = open("cpu.stat"); err != nil {
+		return nil, err
+	}
+	if c.procs, err = open("cgroup.procs"); err != nil {
+		c.close()
+		return nil, err
+	}
+	if slices.Contains(h.Controllers(), "memory") {
+		// As readCgroup: a memory.current that cannot be read is no figure.
+		c.memory, _ = open("memory.current")
+	}
+	return c, nil
+}
+
+// fds are the fds c holds.
+func (c *cgroupFiles) fds() []int { return []int{c.cpuStat, c.procs, c.memory} }
+
+// close closes its files.
+func (c *cgroupFiles) close() {
+	for _, fd := range c.fds() {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	c.cpuStat, c.procs, c.memory = -1, -1, -1
+}
+
+// read reads what readCgroup reads, through the held files. Once the
+// cgroup is removed, each read fails (ENODEV).
+func (c *cgroupFiles) read(alias string, members bool) (cgroupFacts, error) {
+	f := cgroupFacts{alias: alias, id: c.id}
+	bp := cgroupBufs.Get().(*[]byte)
+	defer cgroupBufs.Put(bp)
+	b, err := preadSmall(c.cpuStat, c.dir, "cpu.stat", *bp)
+	if err != nil {
+		return cgroupFacts{}, fmt.Errorf("cgroup of %s: %w", alias, err)
+	}
+	f.cpuStat(b)
+	if c.memory >= 0 {
+		if b, err := preadSmall(c.memory, c.dir, "memory.current", *bp); err == nil {
+			f.memoryCurrent(b)
+		}
+	}
+	b, err = preadSmall(c.procs, c.dir, "cgroup.procs", *bp)
+	if err != nil {
+		return cgroupFacts{}, fmt.Errorf("members of %s: %w", alias, err)
+	}
+	*bp = b[:0]
+	f.procs(b, members)
 	return f, nil
 }
 
@@ -113,6 +221,41 @@ func readSmall(path string, buf []byte) ([]byte, error) {
 			return buf, nil
 		}
 	}
+}
+
+// preadSmall is readSmall of the file open as fd, read from its start:
+// a cgroup interface file is made afresh by a read from offset 0. dir and
+// name name it in errors (joined only then: this is once per process and
+// file of every listing).
+func preadSmall(fd int, dir, name string, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		n, err := unix.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: dir + "/" + name, Err: err}
+		}
+		short := n < cap(buf)-len(buf)
+		buf = buf[:len(buf)+n]
+		if n == 0 || short {
+			return buf, nil
+		}
+	}
+}
+
+// fdBudget is how many fds listings may hold open (openFiles): half the
+// open-files limit.
+func fdBudget() int {
+	var l unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	return int(min(l.Cur/2, 1<<24))
 }
 
 // statField finds "key value" in a flat-keyed file such as cpu.stat.

@@ -83,7 +83,7 @@ func TestObserveCgroupPorts(t *testing.T) {
 	other := startInCgroup(t, h, "other", "listen-one", filepath.Join(dir, "other"))
 	otherPorts := readPorts(t, filepath.Join(dir, "other"), 1)
 
-	o, facts, err := observeFacts(procfs.Default, h, []Target{web, other})
+	o, facts, err := observeFacts(procfs.Default, h, nil, []Target{web, other})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestObserveCgroupMoved(t *testing.T) {
 	target := Target{PID: cmd.Process.Pid, Ticks: st.StartTicks, Alias: "moved"}
 	for _, adopted := range []bool{false, true} {
 		target.Adopted = adopted
-		o, facts, err := observeFacts(procfs.Default, h, []Target{target})
+		o, facts, err := observeFacts(procfs.Default, h, nil, []Target{target})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +168,7 @@ func TestObserveCgroupUsage(t *testing.T) {
 	busy := startInCgroup(t, h, "busy", "busy")
 	var first float64
 	waitFor(t, "CPU time of the busy process", func() bool {
-		_, facts, err := observeFacts(procfs.Default, h, []Target{busy})
+		_, facts, err := observeFacts(procfs.Default, h, nil, []Target{busy})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +182,7 @@ func TestObserveCgroupUsage(t *testing.T) {
 		}
 		return f.CPUSeconds > first && f.CPUSeconds > 0.01
 	})
-	_, facts, _ := observeFacts(procfs.Default, h, []Target{busy})
+	_, facts, _ := observeFacts(procfs.Default, h, nil, []Target{busy})
 	mem := facts[0].MemoryBytes
 	t.Run("no memory controller", func(t *testing.T) {
 		if slices.Contains(h.Controllers(), "memory") {
@@ -210,7 +210,7 @@ func TestObserveCgroupFallbacks(t *testing.T) {
 	cmd, want := startListenerOutside(t)
 	st, _ := procfs.Default.Stat(cmd.Process.Pid)
 	self, _ := procfs.Default.Stat(os.Getpid())
-	_, facts, err := observeFacts(procfs.Default, h, []Target{
+	_, facts, err := observeFacts(procfs.Default, h, nil, []Target{
 		{PID: cmd.Process.Pid, Ticks: st.StartTicks, Alias: "nocgroup"},
 		{PID: os.Getpid(), Ticks: self.StartTicks, Agent: true},
 	})

@@ -22,6 +22,20 @@ func readCgroup(*cgroup.Hierarchy, string, bool) (cgroupFacts, error) {
 	return cgroupFacts{}, errNoCgroups
 }
 
+// cgroupFiles are never open where there are no cgroups.
+type cgroupFiles struct{}
+
+func openCgroupFiles(*cgroup.Hierarchy, string) (*cgroupFiles, error) { return nil, errNoCgroups }
+
+func (*cgroupFiles) fds() []int { return nil }
+func (*cgroupFiles) close()     {}
+func (*cgroupFiles) read(string, bool) (cgroupFacts, error) {
+	return cgroupFacts{}, errNoCgroups
+}
+
+// fdBudget: no file is held where they cannot be read again.
+func fdBudget() int { return 0 }
+
 func cgroupMembers(*cgroup.Hierarchy, *cgroupFacts) ([]int, error) { return nil, errNoCgroups }
 
 func cgroupStats(*cgroup.Hierarchy, string) (cgroup.Stats, error) {

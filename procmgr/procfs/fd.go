@@ -25,7 +25,7 @@ func (fs FS) SocketInodes(pid int) ([]uint64, error) {
 	var inodes []uint64
 	var err error
 	if pid == os.Getpid() && fs.root() == "/proc" {
-		inodes, err = ownSockets(dir) // the same answer, cheaper
+		inodes, err = ownSockets(dir, nil) // the same answer, cheaper
 	} else {
 		inodes, err = socketLinks(dir)
 	}
@@ -39,6 +39,32 @@ func (fs FS) SocketInodes(pid int) ([]uint64, error) {
 	}
 	slices.Sort(inodes)
 	return slices.Compact(inodes), nil
+}
+
+// OwnSocketInodes is SocketInodes of this very process, not looking at the
+// fds in held: the files a caller knows it holds open for reading (a
+// listing holds several per process it lists), which are no sockets. held
+// may be a snapshot: an fd in it that a socket reused since was made a
+// socket after the snapshot.
+func (fs FS) OwnSocketInodes(held FDSet) ([]uint64, error) {
+	if fs.root() != "/proc" {
+		return fs.SocketInodes(os.Getpid())
+	}
+	inodes, err := ownSockets(fs.pidPath(os.Getpid(), "fd"), held)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(inodes)
+	return slices.Compact(inodes), nil
+}
+
+// FDSet is a set of fds, a bit for each.
+type FDSet []uint64
+
+// Has says whether fd is in s.
+func (s FDSet) Has(fd int) bool {
+	w := fd / 64
+	return fd >= 0 && w < len(s) && s[w]&(1<<(fd%64)) != 0
 }
 
 // isZombie reports whether pid has exited and not been reaped yet.

@@ -72,11 +72,12 @@ func readlinkAt(dirfd int, name string, buf []byte) (int, error) {
 // read through /proc: fstat(2) of each fd listed in dir says whether it
 // is a socket and its inode. The agent holds two pidfds per process it
 // manages, so this is most of the fds a listing would otherwise read.
-func ownSockets(dir string) ([]uint64, error) {
+// The fds in held are not looked at.
+func ownSockets(dir string, held FDSet) ([]uint64, error) {
 	var inodes []uint64
 	err := eachEntry(dir, func(_ int, name []byte) {
 		fd, ok := parseDec(name)
-		if !ok || fd > 1<<30 {
+		if !ok || fd > 1<<30 || held.Has(int(fd)) {
 			return
 		}
 		var st unix.Stat_t

@@ -45,5 +45,6 @@ func readDirNames(dir string) ([]string, error) {
 	return names, nil
 }
 
-// ownSockets is socketLinks, where there is no cheaper way.
-func ownSockets(dir string) ([]uint64, error) { return socketLinks(dir) }
+// ownSockets is socketLinks, where there is no cheaper way; held is of no
+// use there.
+func ownSockets(dir string, _ FDSet) ([]uint64, error) { return socketLinks(dir) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"slices"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -91,7 +92,7 @@ func (r *dirReader) each(fd int, path string, f func(name []byte)) error {
 		r.buf = make([]byte, 8<<10)
 	}
 	for {
-		n, err := unix.Getdents(fd, r.buf)
+		n, err := getdentsRaw(fd, r.buf)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -108,6 +109,22 @@ func (r *dirReader) each(fd int, path string, f func(name []byte)) error {
 		// 25,000 directories (TestEachEntryUnderSignals).
 		parseDirents(r.buf[:n], f)
 	}
+}
+
+// getdentsRaw is unix.Getdents without telling the runtime that a system
+// call is under way: the listing of /proc/self/fd in a listing takes a
+// few hundred µs per call (the kernel makes a dentry for each of its
+// hundreds of fds), long enough that the runtime's monitor thread took
+// the caller's P away at each and then kept polling every 20 µs: 9 % of a
+// listing's CPU in a perf profile of the agent, 3.7 % this way. A procfs
+// directory listing does not wait on anything that can take long, so
+// holding the P through it costs other goroutines at most that long.
+func getdentsRaw(fd int, buf []byte) (int, error) {
+	n, _, errno := unix.RawSyscall(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // parseDirents calls f with the name of each struct linux_dirent64 in b
