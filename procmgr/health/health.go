@@ -37,11 +37,22 @@ func Run(ctx context.Context, c Check, timeout time.Duration) error {
 	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeoutCause)
 	defer cancel()
 	err := c.Check(tctx)
+	if err == nil && ctx.Err() == nil {
+		return nil
+	}
+	return failure(ctx, tctx, c, err, timeout)
+}
+
+// failure is Run's error for a check c that returned err (nil when ctx
+// ended as it passed). Apart from Run, whose frame the formatting would
+// swell: a check runs on a new goroutine, whose first stack a deep frame
+// would make the runtime copy to a larger one, every check.
+//
+//go:noinline
+func failure(ctx, tctx context.Context, c Check, err error, timeout time.Duration) error {
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", c, ctx.Err())
-	case err == nil:
-		return nil
 	case errors.Is(context.Cause(tctx), errTimeoutCause):
 		return fmt.Errorf("%s: %w after %s", c, ErrTimeout, timeout)
 	}

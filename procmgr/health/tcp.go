@@ -25,10 +25,22 @@ func (c TCP) String() string { return "tcp " + c.Addr }
 // package.
 func (c TCP) Check(ctx context.Context) error {
 	if ap, err := netip.ParseAddrPort(c.Addr); err == nil && ap.Addr().Zone() == "" {
-		return bareNetError(connect(ctx, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())))
+		if err := connect(ctx, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())); err != nil {
+			return bareNetError(err)
+		}
+		return nil
 	}
+	return dial(ctx, c.Addr)
+}
+
+// dial connects to addr through the net package and closes the
+// connection. Apart from Check, whose frame its Dialer would swell (see
+// awaitConnect).
+//
+//go:noinline
+func dial(ctx context.Context, addr string) error {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", c.Addr)
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return bareNetError(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +105,65 @@ func TestTCPAddressForms(t *testing.T) {
 			t.Errorf("%s closed: %v, want connection refused", l.Addr(), err)
 		}
 	}
+}
+
+// TestTCPLeavesNoTimeWait: a passing check closes with a reset, so that
+// checks every few seconds leave no sockets in TIME_WAIT on the host,
+// whichever side the server closes from.
+func TestTCPLeavesNoTimeWait(t *testing.T) {
+	for _, serverCloses := range []bool{false, true} {
+		t.Run(fmt.Sprintf("server closes %v", serverCloses), func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					if serverCloses {
+						c.Close()
+						continue
+					}
+					// Wait for the client's close, as a server reading
+					// a request would.
+					go func() {
+						c.Read(make([]byte, 1))
+						c.Close()
+					}()
+				}
+			}()
+			port := l.Addr().(*net.TCPAddr).Port
+			for i := 0; i < 20; i++ {
+				if err := Run(context.Background(), TCP{Addr: l.Addr().String()}, 2*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(100 * time.Millisecond) // the server's closes
+			if n := timeWaits(t, port); n > 0 {
+				t.Errorf("%d sockets of port %d in TIME_WAIT after 20 checks", n, port)
+			}
+		})
+	}
+}
+
+// timeWaits counts the IPv4 sockets in TIME_WAIT with port at either end.
+func timeWaits(t *testing.T, port int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hex := fmt.Sprintf(":%04X", port)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[3] == "06" && (strings.HasSuffix(f[1], hex) || strings.HasSuffix(f[2], hex)) {
+			n++
+		}
+	}
+	return n
 }
