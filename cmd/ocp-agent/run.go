@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/ocp-agent/ocp-agent/agent"
 	"github.com/ocp-agent/ocp-agent/config"
+	"github.com/ocp-agent/ocp-agent/internal/memtrim"
 	"github.com/ocp-agent/ocp-agent/internal/safedir"
 )
 
@@ -66,6 +68,9 @@ func run(cfg *config.Config, log *zap.Logger) error {
 		}
 	})
 	go reloadOnHUP(ctx, hup, cfg.File, a, log)
+	// Freed heap back to the host within 15 s of a busy spell (1000
+	// starts, lists of 1000) instead of minutes: 4 MiB or more of it.
+	go memtrim.Run(ctx, 15*time.Second, 4<<20)
 	log.Info("agent started", zap.String("config", cfg.File), zap.Int64("hostId", cfg.Host.ID),
 		zap.Int("processes", len(cfg.Processes)), zap.String("version", version))
 	// The listener accepts from now on and every process is adopted:

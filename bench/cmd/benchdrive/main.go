@@ -322,6 +322,23 @@ func runPhase1000(args []string) error {
 	if err := c.record("list1000_cpu", sysAgent, ms(cpu), ""); err != nil {
 		return err
 	}
+	// The RSS right after the lists, then at rest, after the idle
+	// window, as phase100 measures it with 100.
+	busy, _, err := rssBytes(ag.pid)
+	if err != nil {
+		return err
+	}
+	if err := c.record("rss1000_busy", sysAgent, float64(busy)/(1<<20), ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "idle CPU over %v...\n", *idle)
+	idle1000, err := idleCPU([]int{ag.pid}, *idle)
+	if err != nil {
+		return err
+	}
+	if err := c.record("idle1000", sysAgent, idle1000[0], ""); err != nil {
+		return err
+	}
 	rss, _, err := rssBytes(ag.pid)
 	if err != nil {
 		return err
@@ -338,14 +355,6 @@ func runPhase1000(args []string) error {
 				return err
 			}
 		}
-	}
-	fmt.Fprintf(os.Stderr, "idle CPU over %v...\n", *idle)
-	idle1000, err := idleCPU([]int{ag.pid}, *idle)
-	if err != nil {
-		return err
-	}
-	if err := c.record("idle1000", sysAgent, idle1000[0], ""); err != nil {
-		return err
 	}
 	cur, err := ag.current()
 	if err != nil {
