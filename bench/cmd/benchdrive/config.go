@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -39,7 +40,7 @@ func programs(managed, dir string, n int, ops bool) []program {
 }
 
 // healthInterval is how often the health phase checks each program.
-const healthInterval = "10s"
+const healthInterval = 10 * time.Second
 
 // freePorts returns n loopback ports that nothing listens on now, all
 // held open at once so that they differ.

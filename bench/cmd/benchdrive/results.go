@@ -80,6 +80,7 @@ var rows = []row{
 	{key: "anon100", label: "  of which anonymous (not pages of the program's files)", unit: "MiB"},
 	{key: "idle100", label: "idle CPU with 100 processes", unit: "% core"},
 	{key: "idle100_health", label: "  same, each checked over TCP every 10 s (the agent alone)", unit: "% core"},
+	{key: "floor_health", label: "floor: the same 100 connects every 10 s, by a program doing nothing else", unit: "% core"},
 	{key: "list1000", label: "list of 1000 processes (median)", unit: "ms"},
 	{key: "list1000_cpu", label: "  same: manager CPU per list", unit: "ms"},
 	{key: "rss1000", label: "RSS with 1000 processes (after the idle window, as with 100)", unit: "MiB"},
