@@ -35,7 +35,7 @@ func benchAgent(b *testing.B, n int) *Agent { return benchAgentIn(b, n, "off") }
 // "off", or a root of the benchmark's own (cgrouptest.Root).
 func benchAgentIn(b *testing.B, n int, cgroup string) *Agent {
 	b.Helper()
-	return benchAgentWith(b, n, "off", zap.NewNop())
+	return benchAgentWith(b, n, cgroup, zap.NewNop())
 }
 
 // benchAgentWith is benchAgent with cgroup (the config's setting) for its

@@ -231,10 +231,13 @@ func TestObserveWithoutCgroups(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ports")
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, "helper", "listen", out)
+	// In a group of its own, which its child joins: the cleanup kills
+	// both, or the child would outlive the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
 	readPorts(t, out, 3)
 	st, _ := procfs.Default.Stat(cmd.Process.Pid)
 	_, facts, err := ObserveFacts(procfs.Default, []Target{{PID: cmd.Process.Pid, Ticks: st.StartTicks, Alias: "p"}})
