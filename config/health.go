@@ -29,7 +29,7 @@ type Health struct {
 	HTTP string
 	// Exec is a command line that must exit 0, run as the process's user.
 	Exec string
-	// Interval is the time from the end of one check to the next; > 0.
+	// Interval is the time between checks (see procmgr.HealthSpec); > 0.
 	Interval time.Duration
 	// Timeout bounds one check; > 0.
 	Timeout time.Duration
