@@ -44,6 +44,9 @@ func dial(ctx context.Context, addr string) error {
 	if err != nil {
 		return bareNetError(err)
 	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // a reset, as connect's close (see reset)
+	}
 	return conn.Close()
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,8 +112,12 @@ func TestTCPAddressForms(t *testing.T) {
 // checks every few seconds leave no sockets in TIME_WAIT on the host,
 // whichever side the server closes from.
 func TestTCPLeavesNoTimeWait(t *testing.T) {
-	for _, serverCloses := range []bool{false, true} {
-		t.Run(fmt.Sprintf("server closes %v", serverCloses), func(t *testing.T) {
+	for _, tc := range []struct {
+		host         string // "": the listener's address as numbers
+		serverCloses bool
+	}{{"", false}, {"", true}, {"localhost", false}} {
+		serverCloses := tc.serverCloses
+		t.Run(fmt.Sprintf("host %q server closes %v", tc.host, serverCloses), func(t *testing.T) {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -137,8 +142,12 @@ func TestTCPLeavesNoTimeWait(t *testing.T) {
 				}
 			}()
 			port := l.Addr().(*net.TCPAddr).Port
+			addr := l.Addr().String()
+			if tc.host != "" { // dialled by the net package
+				addr = net.JoinHostPort(tc.host, strconv.Itoa(port))
+			}
 			for i := 0; i < 20; i++ {
-				if err := Run(context.Background(), TCP{Addr: l.Addr().String()}, 2*time.Second); err != nil {
+				if err := Run(context.Background(), TCP{Addr: addr}, 2*time.Second); err != nil {
 					t.Fatal(err)
 				}
 			}
