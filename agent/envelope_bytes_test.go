@@ -53,3 +53,17 @@ func TestMarshalEnvelopeSameBytes(t *testing.T) {
 		})
 	}
 }
+
+// marshalEnvelope is marshal(env) with env.Data set to data, the output
+// of marshal: the same bytes, but data is put in as it is, where
+// encoding/json would scan and compact it once more (as much work as
+// encoding it: half the cost of the envelope of a list).
+func marshalEnvelope(env api.Envelope, data json.RawMessage) ([]byte, error) {
+	var body bytes.Buffer
+	if len(data) > 0 {
+		body.WriteString(dataOpening)
+		body.Write(data)
+	}
+	err := closeEnvelope(&body, env)
+	return body.Bytes(), err
+}

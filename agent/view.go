@@ -99,14 +99,15 @@ func (a *Agent) record(v view, seen *string) api.HostAgentProcess {
 		Health:          optional(s.Health),
 		LastHealthError: optional(s.LastHealthError),
 	}
-	if !s.LastActiveTime.IsZero() {
-		p.LastActiveTime = optionalIn(&strs.lastActiveTime, s.LastActiveTime.Format(api.TimeLayout))
-	}
 	p.LastError = optional(s.LastError)
 	if !s.NextStartTime.IsZero() {
 		p.NextStartTime = optional(s.NextStartTime.Format(api.TimeLayout))
 	}
 	if !s.Running || v.facts == nil || !v.facts.Alive {
+		// Last seen active when recorded; a running one is seen now.
+		if !s.LastActiveTime.IsZero() {
+			p.LastActiveTime = optionalIn(&strs.lastActiveTime, s.LastActiveTime.Format(api.TimeLayout))
+		}
 		return p
 	}
 	f := v.facts

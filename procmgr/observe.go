@@ -375,7 +375,7 @@ func (o *Observation) readOwn(t Target, scanned bool) ownFacts {
 		st, err = o.fs.Stat(pid)
 		ok = err == nil
 	}
-	if !ok || st.State == 'Z' || (ticks != 0 && st.StartTicks != ticks) {
+	if !ok || !liveTarget(st, ticks) {
 		return ownFacts{}
 	}
 	own := ownFacts{alive: true, startTicks: st.StartTicks}
@@ -388,6 +388,12 @@ func (o *Observation) readOwn(t Target, scanned bool) ownFacts {
 		}
 	}
 	return own
+}
+
+// liveTarget says whether st is of a live process (no zombie) that is the
+// instance started at ticks (any, when ticks is 0).
+func liveTarget(st procfs.Stat, ticks uint64) bool {
+	return st.State != 'Z' && (ticks == 0 || st.StartTicks == ticks)
 }
 
 // readHeld is readOwn through e, the held files of t's alias; it fails
@@ -405,7 +411,7 @@ func (o *Observation) readHeld(e *aliasFiles, t Target) (ownFacts, error) {
 	if errors.Is(err, errReadFresh) {
 		return ownFacts{}, err
 	}
-	if err != nil || st.State == 'Z' || (t.Ticks != 0 && st.StartTicks != t.Ticks) {
+	if err != nil || !liveTarget(st, t.Ticks) {
 		return ownFacts{}, nil
 	}
 	own := ownFacts{alive: true, startTicks: st.StartTicks}
@@ -518,11 +524,14 @@ func (o *Observation) ports(have []uint16, members []int) ([]uint16, bool) {
 	return slices.Compact(ports), known
 }
 
+// selfPID is the agent's pid, read once (os.Getpid is a system call).
+var selfPID = os.Getpid()
+
 // socketInodes is fs.SocketInodes(pid), which for the agent itself skips
 // the files held for listings: fstat would only say they are no sockets,
 // at a system call each, and there are several per process it manages.
 func (o *Observation) socketInodes(pid int) ([]uint64, error) {
-	if o.files != nil && pid == os.Getpid() {
+	if o.files != nil && pid == selfPID {
 		return o.fs.OwnSocketInodes(o.files.notSockets())
 	}
 	return o.fs.SocketInodes(pid)

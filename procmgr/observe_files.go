@@ -243,7 +243,7 @@ func (f *openFiles) stat(e *aliasFiles, fsys procfs.FS, t Target) (procfs.Stat, 
 			e.proc, fresh = p, true
 		}
 		st, err := e.proc.Stat()
-		if err == nil && st.State != 'Z' && (t.Ticks == 0 || st.StartTicks == t.Ticks) {
+		if err == nil && liveTarget(st, t.Ticks) {
 			return st, nil
 		}
 		f.closeProc(e)

@@ -7,6 +7,10 @@ import (
 	"slices"
 )
 
+// self is this process's pid, read once: os.Getpid is a system call, and
+// a listing compares the pid of every process it scans with it.
+var self = os.Getpid()
+
 // SocketInodes returns the inodes of the sockets pid has open: the targets
 // "socket:[N]" of the links in Root/PID/fd, sorted, each once (an fd
 // duplicated with dup(2) links to the same socket). Match them against
@@ -24,7 +28,7 @@ func (fs FS) SocketInodes(pid int) ([]uint64, error) {
 	dir := fs.pidPath(pid, "fd")
 	var inodes []uint64
 	var err error
-	if pid == os.Getpid() && fs.root() == "/proc" {
+	if pid == self && fs.root() == "/proc" {
 		inodes, err = ownSockets(dir, nil) // the same answer, cheaper
 	} else {
 		inodes, err = socketLinks(dir)
@@ -48,9 +52,9 @@ func (fs FS) SocketInodes(pid int) ([]uint64, error) {
 // socket after the snapshot.
 func (fs FS) OwnSocketInodes(held FDSet) ([]uint64, error) {
 	if fs.root() != "/proc" {
-		return fs.SocketInodes(os.Getpid())
+		return fs.SocketInodes(self)
 	}
-	inodes, err := ownSockets(fs.pidPath(os.Getpid(), "fd"), held)
+	inodes, err := ownSockets(fs.pidPath(self, "fd"), held)
 	if err != nil {
 		return nil, err
 	}

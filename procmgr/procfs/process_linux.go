@@ -97,7 +97,7 @@ func (p *Process) Close() error {
 			unix.Close(fd)
 		}
 	}
-	p.stat, p.cmdline, p.status = -1, -1, -1
+	p.stat, p.cmdline, p.status, p.pidfd = -1, -1, -1, -1
 	return nil
 }
 
