@@ -3,10 +3,12 @@ package procmgr
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/exechelper"
 )
 
 // Unlimited is a Limit's Value for "no limit" (RLIM_INFINITY).
-const Unlimited = ^uint64(0)
+const Unlimited = exechelper.Unlimited
 
 // LimitNames are the resource limits a process may configure, in the order
 // they are listed: counts for nofile and nproc, bytes for the others.
@@ -27,14 +29,6 @@ func (l Limit) String() string {
 		return l.Name + "=unlimited"
 	}
 	return l.Name + "=" + strconv.FormatUint(l.Value, 10)
-}
-
-// limitValue formats a limit's value for a message.
-func limitValue(v uint64) string {
-	if v == Unlimited {
-		return "unlimited"
-	}
-	return strconv.FormatUint(v, 10)
 }
 
 // CheckLimits returns the first limit that this agent could not set, with

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ocp-agent/ocp-agent/procmgr/exechelper"
 )
 
 // rlimitResources maps LimitNames to setrlimit(2)'s resources.
@@ -31,7 +33,7 @@ func CheckLimit(l Limit) error {
 	if res == unix.RLIMIT_NOFILE {
 		if b, err := os.ReadFile(nrOpenFile); err == nil {
 			if max, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && l.Value > max {
-				return fmt.Errorf("%s is above the kernel's maximum of open files, %d (sysctl fs.nr_open)", limitValue(l.Value), max)
+				return fmt.Errorf("%s is above the kernel's maximum of open files, %d (sysctl fs.nr_open)", exechelper.LimitValue(l.Value), max)
 			}
 		}
 	}
@@ -43,7 +45,7 @@ func CheckLimit(l Limit) error {
 		return fmt.Errorf("read the agent's limit: %w", err)
 	}
 	if cur.Max != unix.RLIM_INFINITY && l.Value > cur.Max {
-		return fmt.Errorf("%s is above the agent's hard limit %d, which only root may raise", limitValue(l.Value), cur.Max)
+		return fmt.Errorf("%s is above the agent's hard limit %d, which only root may raise", exechelper.LimitValue(l.Value), cur.Max)
 	}
 	return nil
 }

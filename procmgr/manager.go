@@ -77,6 +77,7 @@ type Manager struct {
 	rotated       rotateStats
 	bootID        string
 	log           *zap.Logger
+	plog          *zap.Logger // log for procLog: callers named past its two frames
 	onStop        func(alias string, took time.Duration, err error)
 	backoff       Backoff
 	killWait      time.Duration
@@ -123,7 +124,8 @@ func New(opts Options, specs []Spec) (*Manager, error) {
 	m := &Manager{
 		ctx: ctx, cancel: cancel, store: opts.Store, fs: opts.FS,
 		outputMaxSize: opts.OutputMaxSize, outputBackups: opts.OutputBackups,
-		bootID: bootID, log: opts.Logger, onStop: opts.OnStop, backoff: opts.Backoff.orDefault(),
+		bootID: bootID, log: opts.Logger, plog: opts.Logger.WithOptions(zap.AddCallerSkip(2)),
+		onStop: opts.OnStop, backoff: opts.Backoff.orDefault(),
 		killWait: opts.KillWait, cgroups: opts.Cgroups,
 		procs: make(map[string]*proc, len(specs)),
 	}
@@ -289,7 +291,7 @@ func release(ps []*proc) {
 func (m *Manager) load(spec Spec, scan *hostScan) (*proc, error) {
 	p := &proc{
 		spec: spec, m: m, reqs: make(chan request), done: make(chan struct{}),
-		log: procLog{log: m.log, alias: spec.Alias}, scan: scan,
+		log: procLog{log: m.plog, alias: spec.Alias}, scan: scan,
 	}
 	defer func() { p.scan = nil }()
 	rec, ok, err := m.store.Get(spec.Alias)

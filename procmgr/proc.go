@@ -154,7 +154,7 @@ func (p *proc) run(ctx context.Context) {
 // endRemoved answers opRemove, as run ends: the process is left as it is.
 func (p *proc) endRemoved(r request) {
 	p.shutdown()
-	r.reply <- result{snap: p.snapshot()}
+	r.reply <- result{} // the reload that removed it reads nothing more
 }
 
 // boot decides what to do once the record is loaded and any running
@@ -169,12 +169,7 @@ func (p *proc) boot() {
 		p.phase = phaseRunning
 		p.startChecks(0)
 	case p.rec.Desired == state.DesiredStarted || (p.rec.Desired == "" && p.spec.Autostart):
-		// The desired state goes to disk with the start's first write.
-		was := p.rec.Desired
-		p.rec.Desired = state.DesiredStarted
-		if !p.beginStart() {
-			p.rec.Desired = was
-		}
+		p.startWanted()
 	}
 }
 
@@ -248,11 +243,7 @@ func (p *proc) handleStop(r request) {
 		p.stopWaiters = append(p.stopWaiters, r.reply)
 		if p.healthWait {
 			p.healthWait = false
-			p.publish()
-			for _, w := range p.startWaiters {
-				w.reply <- p.superseded(w)
-			}
-			p.startWaiters = nil
+			p.replyStartEach(p.superseded)
 			p.beginStop()
 		}
 	case phaseRunning:
@@ -270,11 +261,18 @@ func (p *proc) handleStop(r request) {
 // the start does. One commit instead of two before the fork, when a host's
 // processes are all started at once.
 func (p *proc) startFromRest(w waiter) {
+	p.startWaiters = append(p.startWaiters, w)
+	p.startWanted()
+}
+
+// startWanted makes STARTED the desired state and begins a start, whose
+// first write puts both on disk; when that write fails the desired state
+// is as it was (not on disk: the intent was refused).
+func (p *proc) startWanted() {
 	was := p.rec.Desired
 	p.rec.Desired = state.DesiredStarted
-	p.startWaiters = append(p.startWaiters, w)
 	if !p.beginStart() {
-		p.rec.Desired = was // not on disk: the intent was refused
+		p.rec.Desired = was
 	}
 }
 
@@ -298,11 +296,9 @@ func (p *proc) beginStart() bool {
 	if err := p.m.store.Put(p.rec); err != nil {
 		p.rec.Launch, p.rec.NextStartTime = "", next
 		p.log.Error("cannot record the start; not starting", zap.Error(err))
-		p.publish()
-		for _, w := range p.startWaiters {
-			w.reply <- result{err: fmt.Errorf("%s %s: %w", opNames[w.op], p.spec.Alias, err)}
-		}
-		p.startWaiters = nil
+		p.replyStartEach(func(w waiter) result {
+			return result{err: fmt.Errorf("%s %s: %w", opNames[w.op], p.spec.Alias, err)}
+		})
 		return false
 	}
 	p.disarm() // a restart that was scheduled: this is it
@@ -334,8 +330,7 @@ func (p *proc) beginStart() bool {
 	// start_wait runs from the fork, so that the pid's record and pid file
 	// are written within it rather than before it.
 	p.arm(p.spec.StartWait)
-	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
-	p.rec.Launch = ""
+	p.recordIdentity(in)
 	p.save()
 	p.writePidFile(in.pid)
 	p.log.Info("started", zap.Int("pid", in.pid))
@@ -465,13 +460,19 @@ func (p *proc) setRunning(in *instance) {
 	p.writePidFile(in.pid)
 }
 
+// recordIdentity puts in's identity in the record (in memory), in place
+// of the launch token that found it.
+func (p *proc) recordIdentity(in *instance) {
+	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
+	p.rec.Launch = ""
+}
+
 // markRunning makes in the running instance, in memory only.
 func (p *proc) markRunning(in *instance) {
 	p.inst = in
 	p.phase = phaseRunning
 	now := time.Now()
-	p.rec.PID, p.rec.StartTicks, p.rec.BootID, p.rec.Group = in.pid, in.ticks, p.m.bootID, in.group
-	p.rec.Launch = ""
+	p.recordIdentity(in)
 	p.rec.LastActiveTime, p.rec.UpdateTime = now, now
 	p.rec.LastError = "" // kept until a start succeeds: it says why the last one did not
 	p.rec.NextStartTime = time.Time{}
@@ -791,9 +792,15 @@ func (p *proc) disarm() {
 // replyStart and replyStop publish the snapshot before they answer, so
 // that a caller who got its answer never reads an older snapshot.
 func (p *proc) replyStart(r result) {
+	p.replyStartEach(func(waiter) result { return r })
+}
+
+// replyStartEach answers each start waiter with what answer says for it
+// (its error names its own operation), and forgets them.
+func (p *proc) replyStartEach(answer func(waiter) result) {
 	p.publish()
 	for _, w := range p.startWaiters {
-		w.reply <- r
+		w.reply <- answer(w)
 	}
 	p.startWaiters = nil
 }

@@ -13,7 +13,10 @@ import (
 // This keeps nothing but the alias. It has the methods of *zap.Logger
 // that procmgr uses, so that call sites read the same.
 type procLog struct {
-	log   *zap.Logger // the manager's; nil logs nothing
+	// log is the manager's, with zap.AddCallerSkip(2) (Manager.plog), so
+	// that a logger that annotates callers names procmgr's call site, not
+	// this file; nil logs nothing.
+	log   *zap.Logger
 	alias string
 }
 
@@ -23,15 +26,12 @@ func (l procLog) Warn(msg string, fields ...zap.Field)  { l.write(zapcore.WarnLe
 func (l procLog) Error(msg string, fields ...zap.Field) { l.write(zapcore.ErrorLevel, msg, fields) }
 
 // write logs msg with the alias first, where With would have put it. The
-// level is checked before anything is allocated; the caller skip makes a
-// logger that annotates callers name procmgr's call site, not this file.
+// level is checked before anything is allocated.
 func (l procLog) write(lvl zapcore.Level, msg string, fields []zap.Field) {
-	if l.log == nil || !l.log.Core().Enabled(lvl) {
+	if l.log == nil {
 		return
 	}
-	ce := l.log.WithOptions(zap.AddCallerSkip(2)).Check(lvl, msg)
-	if ce == nil {
-		return
+	if ce := l.log.Check(lvl, msg); ce != nil {
+		ce.Write(append([]zap.Field{zap.String("alias", l.alias)}, fields...)...)
 	}
-	ce.Write(append([]zap.Field{zap.String("alias", l.alias)}, fields...)...)
 }

@@ -13,7 +13,7 @@ import (
 // the level, and name procmgr's call site when callers are annotated.
 func TestProcLogAddsAlias(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
-	l := procLog{log: zap.New(core, zap.AddCaller()), alias: "web"}
+	l := procLog{log: zap.New(core, zap.AddCaller(), zap.AddCallerSkip(2)), alias: "web"}
 	l.Debug("hidden")
 	l.Info("started", zap.Int("pid", 42))
 	l.Warn("slow")

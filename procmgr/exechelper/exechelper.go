@@ -13,6 +13,8 @@
 // minimal Go program's.
 package exechelper
 
+import "strconv"
+
 // Arg0 is the argv[0] that makes the agent's binary the exec helper; no
 // name a person would type, so that it is never run by mistake.
 const Arg0 = "ocp-agent:exec-helper"
@@ -23,6 +25,14 @@ const Failed = 127
 
 // Unlimited is a limit's value for no limit (RLIM_INFINITY).
 const Unlimited = ^uint64(0)
+
+// LimitValue is how a limit's value is said in errors.
+func LimitValue(v uint64) string {
+	if v == Unlimited {
+		return "unlimited"
+	}
+	return strconv.FormatUint(v, 10)
+}
 
 // Limit is one resource limit to set: Name (as the config says it, for
 // errors) and the setrlimit(2) resource it is.

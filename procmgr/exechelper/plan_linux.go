@@ -127,7 +127,7 @@ func (pl *Plan) apply() error {
 	for _, l := range pl.Limits {
 		lim := syscall.Rlimit{Cur: l.Value, Max: l.Value}
 		if err := syscall.Setrlimit(l.Resource, &lim); err != nil {
-			return errors.New("cannot set limits." + l.Name + " to " + limitValue(l.Value) + ": " + err.Error())
+			return errors.New("cannot set limits." + l.Name + " to " + LimitValue(l.Value) + ": " + err.Error())
 		}
 	}
 	if pl.Umask != nil {
@@ -154,12 +154,4 @@ func (pl *Plan) apply() error {
 		}
 	}
 	return nil
-}
-
-// limitValue is how a limit's value is said in errors.
-func limitValue(v uint64) string {
-	if v == Unlimited {
-		return "unlimited"
-	}
-	return strconv.FormatUint(v, 10)
 }
