@@ -17,7 +17,6 @@ import (
 
 	"github.com/ocp-agent/ocp-agent/agent/api"
 	"github.com/ocp-agent/ocp-agent/config"
-	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
 )
 
 // Benchmarks of the list route. The ones with real processes start them
@@ -26,20 +25,16 @@ import (
 
 const benchListPath = "/compute/hosts/20/agent/processes"
 
-// benchAgent runs a real Agent managing n copies of bench/managed that
-// each listen on a port, without cgroups, and returns it once all of them
-// show their port.
-func benchAgent(b *testing.B, n int) *Agent { return benchAgentIn(b, n, "off") }
-
-// benchAgentIn is benchAgent with cgroup as the config's cgroup key:
-// "off", or a root of the benchmark's own (cgrouptest.Root).
+// benchAgentIn runs a real Agent managing n copies of bench/managed that
+// each listen on a port, and returns it once all of them show their port;
+// cgroup is the config's cgroup key: "off", or a root of the benchmark's
+// own (benchCgroupRoot).
 func benchAgentIn(b *testing.B, n int, cgroup string) *Agent {
 	b.Helper()
 	return benchAgentWith(b, n, cgroup, zap.NewNop())
 }
 
-// benchAgentWith is benchAgent with cgroup (the config's setting) for its
-// processes' containment and the agent logging to log.
+// benchAgentWith is benchAgentIn with the agent logging to log.
 func benchAgentWith(b *testing.B, n int, cgroup string, log *zap.Logger) *Agent {
 	b.Helper()
 	dir := b.TempDir()
@@ -99,13 +94,7 @@ func benchAgentWith(b *testing.B, n int, cgroup string, log *zap.Logger) *Agent 
 // with `cgroup: auto`, under a root of the benchmark's own; skipped where
 // none can be made), and "off", without cgroups.
 func benchContainment(b *testing.B, run func(b *testing.B, cgroup string)) {
-	b.Run("cgroup", func(b *testing.B) {
-		root, why := cgrouptest.Root(b)
-		if root == "" {
-			b.Skip(why)
-		}
-		run(b, root)
-	})
+	b.Run("cgroup", func(b *testing.B) { run(b, benchCgroupRoot(b)) })
 	b.Run("off", func(b *testing.B) { run(b, "off") })
 }
 

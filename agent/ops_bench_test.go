@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ocp-agent/ocp-agent/procmgr/cgroup/cgrouptest"
-	"go.uber.org/zap"
 )
 
 // burst sends one POST .../{id}/{op} for each of ids 1..n through h, all
@@ -106,7 +105,7 @@ func benchBurst(b *testing.B, op, undo string) {
 // benchBurstIn is benchBurst with cgroup as the config's setting.
 func benchBurstIn(b *testing.B, op, undo, cgroup string) {
 	const n = 100
-	a := benchAgentWith(b, n, cgroup, zap.NewNop())
+	a := benchAgentIn(b, n, cgroup)
 	// Above the default cap of operations in progress (64), so that all
 	// 100 go at once.
 	h, err := newHandler(ServerConfig{HostID: 20, AuthDisabled: true, MaxInflight: 2 * n}, a)

@@ -602,6 +602,33 @@ type cuttingStore struct {
 	release chan struct{} // closed to let held writes return (unwritten)
 }
 
+// newCuttingStore is a cuttingStore that lets every write through until
+// cutAfter.
+func newCuttingStore() *cuttingStore {
+	return &cuttingStore{Memory: state.NewMemory(), pass: -1,
+		held: make(chan struct{}), release: make(chan struct{})}
+}
+
+// cutAfter lets n more writes through, then holds the next; -1 lets all
+// through again.
+func (s *cuttingStore) cutAfter(n int) {
+	s.mu.Lock()
+	s.pass = n
+	s.mu.Unlock()
+}
+
+// openCutting opens a manager of one process p (sleep 1000) on cs, its
+// output and pid files in outDir, as an agent started again would.
+func openCutting(t *testing.T, cs *cuttingStore, outDir string) *Manager {
+	t.Helper()
+	m, err := New(Options{Store: cs, OutputDir: outDir, PidDir: filepath.Join(outDir, "run"),
+		Logger: zaptest.NewLogger(t)}, []Spec{spec("p", "sleep 1000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func (s *cuttingStore) Put(r state.Record) error {
 	return s.write(func() error { return s.Memory.Put(r) })
 }
@@ -635,17 +662,9 @@ func (s *cuttingStore) write(put func() error) error {
 // agent killed before that write records the stop with an unknown exit
 // on its next start, and starts nothing.
 func TestStopAnswersBeforeRecordingTheExit(t *testing.T) {
-	cs := &cuttingStore{Memory: state.NewMemory(), pass: -1,
-		held: make(chan struct{}), release: make(chan struct{})}
+	cs := newCuttingStore()
 	outDir := t.TempDir()
-	open := func() *Manager {
-		m, err := New(Options{Store: cs, OutputDir: outDir, PidDir: filepath.Join(outDir, "run"),
-			Logger: zaptest.NewLogger(t)}, []Spec{spec("p", "sleep 1000")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	open := func() *Manager { return openCutting(t, cs, outDir) }
 	m := open()
 	s := mustStart(t, m, "p")
 	t.Cleanup(func() { killIfSame(s) })
@@ -656,9 +675,7 @@ func TestStopAnswersBeforeRecordingTheExit(t *testing.T) {
 		return rec.PID == s.PID && rec.Launch == ""
 	})
 
-	cs.mu.Lock()
-	cs.pass = 1 // the desired state lands; the next write is cut
-	cs.mu.Unlock()
+	cs.cutAfter(1) // the desired state lands; the next write is cut
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	got, err := m.Stop(ctx, "p")
@@ -682,9 +699,7 @@ func TestStopAnswersBeforeRecordingTheExit(t *testing.T) {
 	if err != nil || rec.Desired != state.DesiredStopped || rec.PID != s.PID {
 		t.Fatalf("record before the next start: %+v, %v; want desired stopped, pid %d", rec, err, s.PID)
 	}
-	cs.mu.Lock()
-	cs.pass = -1
-	cs.mu.Unlock()
+	cs.cutAfter(-1)
 	m = open()
 	defer m.Close()
 	time.Sleep(300 * time.Millisecond) // time for a wrong autostart

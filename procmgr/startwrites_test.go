@@ -115,21 +115,11 @@ func TestStartWhoseIntentCannotBeWrittenDoesNothing(t *testing.T) {
 // says so; an agent killed before that write adopts the instance, whose
 // pid was recorded when it was spawned.
 func TestStartAnswersBeforeRecordingItLasted(t *testing.T) {
-	cs := &cuttingStore{Memory: state.NewMemory(), pass: -1,
-		held: make(chan struct{}), release: make(chan struct{})}
+	cs := newCuttingStore()
 	outDir := t.TempDir()
-	open := func() *Manager {
-		m, err := New(Options{Store: cs, OutputDir: outDir, PidDir: filepath.Join(outDir, "run"),
-			Logger: zaptest.NewLogger(t)}, []Spec{spec("p", "sleep 1000")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	open := func() *Manager { return openCutting(t, cs, outDir) }
 	m := open()
-	cs.mu.Lock()
-	cs.pass = 2 // the launch and the pid land; the next write is cut
-	cs.mu.Unlock()
+	cs.cutAfter(2) // the launch and the pid land; the next write is cut
 	s, err := m.Start(ctxT(t), "p")
 	if err != nil {
 		close(cs.release)
@@ -149,9 +139,7 @@ func TestStartAnswersBeforeRecordingItLasted(t *testing.T) {
 	if rec.Desired != state.DesiredStarted || rec.PID != s.PID || rec.Launch != "" {
 		t.Fatalf("record before the next agent: %+v; want desired STARTED, pid %d", rec, s.PID)
 	}
-	cs.mu.Lock()
-	cs.pass = -1
-	cs.mu.Unlock()
+	cs.cutAfter(-1)
 	m = open()
 	defer m.Close()
 	if got, _ := m.Snapshot("p"); !got.Running || got.PID != s.PID {

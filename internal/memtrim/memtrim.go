@@ -35,14 +35,14 @@ func Run(ctx context.Context, interval time.Duration, threshold uint64) {
 			return
 		case <-t.C:
 		}
-		if Free(sample) >= threshold {
+		if free(sample) >= threshold {
 			debug.FreeOSMemory()
 		}
 	}
 }
 
-// Free is the resident free heap, read into sample (one of freeBytes).
-func Free(sample []metrics.Sample) uint64 {
+// free is the resident free heap, read into sample (one of freeBytes).
+func free(sample []metrics.Sample) uint64 {
 	metrics.Read(sample)
 	if sample[0].Value.Kind() != metrics.KindUint64 {
 		return 0 // not in this runtime: nothing is ever trimmed

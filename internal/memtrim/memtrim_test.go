@@ -15,7 +15,7 @@ var sink [][]byte
 // own background return is far slower than that.
 func TestRunReturnsFreedHeap(t *testing.T) {
 	sample := []metrics.Sample{{Name: freeBytes}}
-	if s := Free(sample); sample[0].Value.Kind() != metrics.KindUint64 {
+	if s := free(sample); sample[0].Value.Kind() != metrics.KindUint64 {
 		t.Fatalf("%s not in this runtime (%d)", freeBytes, s)
 	}
 	for range 32 {
@@ -26,8 +26,8 @@ func TestRunReturnsFreedHeap(t *testing.T) {
 	}
 	sink = nil
 	runtime.GC()
-	if free := Free(sample); free < 8<<20 {
-		t.Skipf("the runtime returned the freed heap on its own (%d bytes free)", free)
+	if n := free(sample); n < 8<<20 {
+		t.Skipf("the runtime returned the freed heap on its own (%d bytes free)", n)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -37,9 +37,9 @@ func TestRunReturnsFreedHeap(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	deadline := time.Now().Add(5 * time.Second)
-	for Free(sample) >= 4<<20 {
+	for free(sample) >= 4<<20 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d bytes of free heap still resident after 5 s", Free(sample))
+			t.Fatalf("%d bytes of free heap still resident after 5 s", free(sample))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -16,15 +16,7 @@ func BenchmarkTCP(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go serveConns(l)
 	c := TCP{Addr: l.Addr().String()}
 	before := cpu()
 	b.ResetTimer()

@@ -148,3 +148,15 @@ func TestFirstAndLastLine(t *testing.T) {
 		})
 	}
 }
+
+// serveConns accepts connections on l and closes each at once, until l
+// is closed.
+func serveConns(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}

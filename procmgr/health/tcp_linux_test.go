@@ -82,15 +82,7 @@ func TestTCPAddressForms(t *testing.T) {
 			t.Fatal(err)
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		go serveConns(l)
 		addrs := []string{l.Addr().String()}
 		if network == "tcp4" {
 			// A host name takes the net package's way.
