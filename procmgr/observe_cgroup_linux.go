@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
+	"github.com/ocp-agent/ocp-agent/procmgr/procfs"
 )
 
 // cgroupFacts is what a listing reads of one process's cgroup.
@@ -194,58 +195,29 @@ func (c *cgroupFiles) read(alias string, members bool) (cgroupFacts, error) {
 var cgroupBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // readSmall reads a cgroup interface file into buf's storage, growing it
-// for a long cgroup.procs. The files are seq_files, whose read fills the
-// buffer as far as there is data: a short read is the end, which saves
-// the read that would return 0.
+// for a long cgroup.procs (see procfs.PreadAll).
 func readSmall(path string, buf []byte) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		short := n < cap(buf)-len(buf)
-		buf = buf[:len(buf)+n]
-		if n == 0 || short {
-			return buf, nil
-		}
+	buf, err = procfs.PreadAll(fd, buf)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}
+	return buf, nil
 }
 
-// preadSmall is readSmall of the file open as fd, read from its start:
-// a cgroup interface file is made afresh by a read from offset 0. dir and
-// name name it in errors (joined only then: this is once per process and
-// file of every listing).
+// preadSmall is readSmall of the file open as fd, which stays open. dir
+// and name name it in errors (joined only then: this is once per process
+// and file of every listing).
 func preadSmall(fd int, dir, name string, buf []byte) ([]byte, error) {
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-		}
-		n, err := unix.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: dir + "/" + name, Err: err}
-		}
-		short := n < cap(buf)-len(buf)
-		buf = buf[:len(buf)+n]
-		if n == 0 || short {
-			return buf, nil
-		}
+	buf, err := procfs.PreadAll(fd, buf)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: dir + "/" + name, Err: err}
 	}
+	return buf, nil
 }
 
 // fdBudget is how many fds listings may hold open (openFiles): half the

@@ -3,6 +3,7 @@ package procmgr
 import (
 	"errors"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/ocp-agent/ocp-agent/procmgr/cgroup"
@@ -40,7 +41,7 @@ type openFiles struct {
 	// held has a bit set for each fd held, set once it is open and
 	// cleared before it is closed, for the agent's scan of its own fds
 	// (notSockets); count is how many, and how many are reserved to be.
-	held  []uint64
+	held  procfs.FDSet
 	count int
 	// budget is how many fds may be held: half the open-files limit,
 	// read at the first listing (budgetSet).
@@ -109,15 +110,7 @@ func (f *openFiles) hold(fds []int, reserved int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, fd := range fds {
-		if fd < 0 {
-			continue
-		}
-		w, bit := fd/64, uint64(1)<<(fd%64)
-		for len(f.held) <= w {
-			f.held = append(f.held, 0)
-		}
-		if f.held[w]&bit == 0 {
-			f.held[w] |= bit
+		if fd >= 0 && f.held.Add(fd) {
 			reserved--
 		}
 	}
@@ -129,11 +122,7 @@ func (f *openFiles) release(fds []int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, fd := range fds {
-		if fd < 0 {
-			continue
-		}
-		if w, bit := fd/64, uint64(1)<<(fd%64); w < len(f.held) && f.held[w]&bit != 0 {
-			f.held[w] &^= bit
+		if f.held.Remove(fd) {
 			f.count--
 		}
 	}
@@ -147,7 +136,7 @@ func (f *openFiles) release(fds []int) {
 func (f *openFiles) notSockets() procfs.FDSet {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append(procfs.FDSet(nil), f.held...)
+	return slices.Clone(f.held)
 }
 
 // keepOnly closes the files of every alias but those of targets, the

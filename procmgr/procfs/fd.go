@@ -71,6 +71,28 @@ func (s FDSet) Has(fd int) bool {
 	return fd >= 0 && w < len(s) && s[w]&(1<<(fd%64)) != 0
 }
 
+// Add puts fd (>= 0) in s, and says whether it was not in it.
+func (s *FDSet) Add(fd int) bool {
+	w, bit := fd/64, uint64(1)<<(fd%64)
+	for len(*s) <= w {
+		*s = append(*s, 0)
+	}
+	if (*s)[w]&bit != 0 {
+		return false
+	}
+	(*s)[w] |= bit
+	return true
+}
+
+// Remove takes fd out of s, and says whether it was in it.
+func (s FDSet) Remove(fd int) bool {
+	if !s.Has(fd) {
+		return false
+	}
+	s[fd/64] &^= 1 << (fd % 64)
+	return true
+}
+
 // isZombie reports whether pid has exited and not been reaped yet.
 func (fs FS) isZombie(pid int) bool {
 	s, err := fs.Stat(pid)

@@ -3,7 +3,6 @@ package procfs
 import (
 	"errors"
 	"io/fs"
-	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -101,26 +100,11 @@ func (p *Process) Close() error {
 	return nil
 }
 
-// read reads the whole file open as fd into buf[:0] from its start, one
-// pread at a time, as readRecord does: these files are made whole at each
-// read from offset 0, so a short read is the end.
+// read reads the whole file open as fd (see PreadAll).
 func (p *Process) read(fd int, name string, buf []byte) ([]byte, error) {
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, max(512, cap(buf)))
-		}
-		n, err := unix.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, gone(&fs.PathError{Op: "read", Path: p.path(name), Err: err})
-		}
-		short := n < cap(buf)-len(buf)
-		buf = buf[:len(buf)+n]
-		if n == 0 || short {
-			return buf, nil
-		}
+	buf, err := PreadAll(fd, buf)
+	if err != nil {
+		return nil, gone(&fs.PathError{Op: "read", Path: p.path(name), Err: err})
 	}
+	return buf, nil
 }

@@ -146,3 +146,31 @@ func parseDirents(b []byte, f func(name []byte)) {
 		b = b[reclen:]
 	}
 }
+
+// PreadAll reads the whole file open as fd into buf[:0] from its start,
+// one pread at a time, growing buf as needed. It is for files made whole
+// by each read from offset 0 (/proc/PID files, cgroup interface files,
+// seq_files), whose reads fill the buffer as far as there is data: a short
+// read is the end, which saves the read that would return 0. Reading
+// from offset 0 lets a caller keep fd open and read it again. The error is
+// the system call's, for the caller to wrap with the file's name.
+func PreadAll(fd int, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(512, cap(buf)))
+		}
+		n, err := unix.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		short := n < cap(buf)-len(buf)
+		buf = buf[:len(buf)+n]
+		if n == 0 || short {
+			return buf, nil
+		}
+	}
+}
