@@ -46,25 +46,38 @@ func readCgroup(h *cgroup.Hierarchy, alias string, members bool) (cgroupFacts, e
 		return cgroupFacts{}, fmt.Errorf("cgroup of %s: %w", alias, &os.PathError{Op: "stat", Path: dir, Err: err})
 	}
 	f := cgroupFacts{alias: alias, id: st.Ino}
+	if err := f.fill(func(file string, buf []byte) ([]byte, error) {
+		return readSmall(dir+"/"+file, buf)
+	}, slices.Contains(h.Controllers(), "memory"), members); err != nil {
+		return cgroupFacts{}, err
+	}
+	return f, nil
+}
+
+// fill reads into f the usage of its cgroup, through read of each file:
+// cpu.stat, memory.current (with memory, the controller being on) and
+// cgroup.procs (its processes, listed with members). On error f is
+// partly filled, for the caller to drop.
+func (f *cgroupFacts) fill(read func(file string, buf []byte) ([]byte, error), memory, members bool) error {
 	bp := cgroupBufs.Get().(*[]byte)
 	defer cgroupBufs.Put(bp)
-	b, err := readSmall(dir+"/cpu.stat", *bp)
+	b, err := read("cpu.stat", *bp)
 	if err != nil {
-		return cgroupFacts{}, fmt.Errorf("cgroup of %s: %w", alias, err)
+		return fmt.Errorf("cgroup of %s: %w", f.alias, err)
 	}
 	f.cpuStat(b)
-	if slices.Contains(h.Controllers(), "memory") {
-		if b, err := readSmall(dir+"/memory.current", *bp); err == nil {
+	if memory {
+		if b, err := read("memory.current", *bp); err == nil {
 			f.memoryCurrent(b)
 		}
 	}
-	b, err = readSmall(dir+"/cgroup.procs", *bp)
+	b, err = read("cgroup.procs", *bp)
 	if err != nil {
-		return cgroupFacts{}, fmt.Errorf("members of %s: %w", alias, err)
+		return fmt.Errorf("members of %s: %w", f.alias, err)
 	}
 	*bp = b[:0] // kept, grown for a cgroup of many processes
 	f.procs(b, members)
-	return f, nil
+	return nil
 }
 
 // cpuStat takes the CPU time from the contents of cpu.stat.
@@ -170,24 +183,18 @@ func (c *cgroupFiles) close() {
 // cgroup is removed, each read fails (ENODEV).
 func (c *cgroupFiles) read(alias string, members bool) (cgroupFacts, error) {
 	f := cgroupFacts{alias: alias, id: c.id}
-	bp := cgroupBufs.Get().(*[]byte)
-	defer cgroupBufs.Put(bp)
-	b, err := preadSmall(c.cpuStat, c.dir, "cpu.stat", *bp)
-	if err != nil {
-		return cgroupFacts{}, fmt.Errorf("cgroup of %s: %w", alias, err)
-	}
-	f.cpuStat(b)
-	if c.memory >= 0 {
-		if b, err := preadSmall(c.memory, c.dir, "memory.current", *bp); err == nil {
-			f.memoryCurrent(b)
+	if err := f.fill(func(file string, buf []byte) ([]byte, error) {
+		fd := c.procs
+		switch file {
+		case "cpu.stat":
+			fd = c.cpuStat
+		case "memory.current":
+			fd = c.memory
 		}
+		return preadSmall(fd, c.dir, file, buf)
+	}, c.memory >= 0, members); err != nil {
+		return cgroupFacts{}, err
 	}
-	b, err = preadSmall(c.procs, c.dir, "cgroup.procs", *bp)
-	if err != nil {
-		return cgroupFacts{}, fmt.Errorf("members of %s: %w", alias, err)
-	}
-	*bp = b[:0]
-	f.procs(b, members)
 	return f, nil
 }
 
