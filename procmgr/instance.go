@@ -123,7 +123,7 @@ func waitStatus(err error) int {
 // name the recorded process; from then on signals go through it. The exit
 // is noticed by w through the pidfd, with the status unknown.
 func adopt(w *exitWatch, fs procfs.FS, pid int, ticks uint64, group bool) (*instance, error) {
-	f, err := pidfdOpenWatched(pid)
+	f, err := pidfdOpen(pid, false) // waited on by w
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func liveMembers(fs procfs.FS, pgid int) ([]*os.File, error) {
 		if st.PGRP != pgid || st.State == 'Z' {
 			continue
 		}
-		f, err := pidfdOpen(st.PID)
+		f, err := pidfdOpen(st.PID, true) // waited on by waitExit
 		if err != nil {
 			continue // gone already
 		}

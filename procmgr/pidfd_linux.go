@@ -11,22 +11,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pidfdOpen returns a pidfd for pid. A pidfd names one process, not a pid
-// number: signals sent through it can never reach a process that later got
-// the same pid, and it becomes readable when the process exits. It is opened
-// non-blocking so that the runtime's poller can wait on it (waitExit).
-func pidfdOpen(pid int) (*os.File, error) {
-	return openPidfd(pid, unix.PIDFD_NONBLOCK)
-}
-
-// pidfdOpenWatched returns a pidfd for pid that an exitWatch will wait
-// on: blocking, so that the runtime's poller does not take it as well (a
-// poll descriptor per managed process, for nothing).
-func pidfdOpenWatched(pid int) (*os.File, error) {
-	return openPidfd(pid, 0)
-}
-
-func openPidfd(pid, flags int) (*os.File, error) {
+// pidfdOpen returns a pidfd for pid. A pidfd names one process, not a
+// pid number: signals sent through it can never reach a process that
+// later got the same pid, and it becomes readable when the process exits.
+// With polled it is non-blocking, for the runtime's poller to wait on
+// (waitExit); without, blocking, for an exitWatch, so that the poller
+// does not take it as well (a poll descriptor per managed process, for
+// nothing).
+func pidfdOpen(pid int, polled bool) (*os.File, error) {
+	flags := 0
+	if polled {
+		flags = unix.PIDFD_NONBLOCK
+	}
 	fd, err := unix.PidfdOpen(pid, flags)
 	if err != nil {
 		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)

@@ -176,12 +176,20 @@ func reapOrphans(fs procfs.FS, log *zap.Logger) {
 // (procfs.Children, a few reads), or in a pass over every process where
 // the kernel cannot list children.
 func orphanCandidates(fs procfs.FS, self, sid int) []procfs.Stat {
-	var stats []procfs.Stat
+	var out []procfs.Stat
 	kids, err := fs.Children(self)
 	switch {
 	case errors.Is(err, procfs.ErrNoChildren):
-		if stats, err = fs.AllStats(); err != nil {
+		stats, err := fs.AllStats()
+		if err != nil {
 			return nil
+		}
+		spawned.mu.Lock()
+		defer spawned.mu.Unlock()
+		for _, st := range stats {
+			if isOrphanZombie(st, self, sid) && !spawned.pids[st.PID] {
+				out = append(out, st)
+			}
 		}
 	case err != nil:
 		return nil
@@ -190,17 +198,9 @@ func orphanCandidates(fs procfs.FS, self, sid int) []procfs.Stat {
 		kids = slices.DeleteFunc(kids, func(pid int) bool { return spawned.pids[pid] })
 		spawned.mu.Unlock()
 		for _, pid := range kids {
-			if st, err := fs.Stat(pid); err == nil {
-				stats = append(stats, st)
+			if st, err := fs.Stat(pid); err == nil && isOrphanZombie(st, self, sid) {
+				out = append(out, st)
 			}
-		}
-	}
-	spawned.mu.Lock()
-	defer spawned.mu.Unlock()
-	var out []procfs.Stat
-	for _, st := range stats {
-		if isOrphanZombie(st, self, sid) && !spawned.pids[st.PID] {
-			out = append(out, st)
 		}
 	}
 	return out
