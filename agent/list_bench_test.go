@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,17 +36,34 @@ func benchAgentIn(b *testing.B, n int, cgroup string) *Agent {
 	return benchAgentWith(b, n, cgroup, zap.NewNop())
 }
 
-// benchAgentWith is benchAgentIn with the agent logging to log.
-func benchAgentWith(b *testing.B, n int, cgroup string, log *zap.Logger) *Agent {
-	b.Helper()
-	dir := b.TempDir()
+// benchManaged builds bench/managed once for all the benchmarks of a run,
+// into benchManagedDir (removed by TestMain).
+var benchManaged = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "ocp-agent-bench-")
+	if err != nil {
+		return "", err
+	}
+	benchManagedDir = dir
 	managed := filepath.Join(dir, "managed")
 	build := exec.Command("go", "build", "-o", managed, "github.com/ocp-agent/ocp-agent/bench/managed")
 	if _, src, _, ok := runtime.Caller(0); ok {
 		build.Dir = filepath.Dir(src) // inside the module, wherever the test binary runs
 	}
 	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build bench/managed: %v\n%s", err, out)
+		return "", fmt.Errorf("build bench/managed: %v\n%s", err, out)
+	}
+	return managed, nil
+})
+
+var benchManagedDir string
+
+// benchAgentWith is benchAgentIn with the agent logging to log.
+func benchAgentWith(b *testing.B, n int, cgroup string, log *zap.Logger) *Agent {
+	b.Helper()
+	dir := b.TempDir()
+	managed, err := benchManaged()
+	if err != nil {
+		b.Fatal(err)
 	}
 	var y strings.Builder
 	fmt.Fprintf(&y, "host:\n  id: 20\nserver:\n  listen: \"\"\nauth:\n  disabled: true\ncgroup: %s\nstate_dir: %s/state\nlog:\n  level: warn\nprocesses:\n", cgroup, dir)
