@@ -108,13 +108,11 @@ func BenchmarkWriteAtomic100(b *testing.B) {
 	for b.Loop() {
 		var wg sync.WaitGroup
 		for i := range 100 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				if err := d.writeAtomic(fmt.Sprintf("p%d.pid", i), []byte("12345\n")); err != nil {
 					b.Error(err)
 				}
-			}()
+			})
 		}
 		wg.Wait()
 	}

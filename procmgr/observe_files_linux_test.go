@@ -218,12 +218,10 @@ func TestHeldFilesFollowChanges(t *testing.T) {
 // when it closes.
 func TestManagerHoldsFiles(t *testing.T) {
 	hi := testCgroups(t)
-	h := newHarness(t)
+	h := newHarness(t) // closes the manager and ends web if the test fails
+	h.cgroups = hi
 	out := filepath.Join(t.TempDir(), "ports")
-	m, err := New(Options{Store: h.store, OutputDir: h.outDir, Cgroups: hi}, []Spec{spec("web", helper(t, "listen-one", out))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := h.open(spec("web", helper(t, "listen-one", out)))
 	s := mustStart(t, m, "web")
 	readPorts(t, out, 1)
 	target := Target{PID: s.PID, Ticks: s.StartTicks, Alias: "web", Adopted: s.Adopted}
@@ -250,6 +248,7 @@ func TestManagerHoldsFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Close()
+	h.m = nil
 	checkClosed(t, &m.files, fds)
 }
 
@@ -268,9 +267,7 @@ func TestHeldFilesConcurrent(t *testing.T) {
 	defer files.close()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for {
 			select {
 			case <-stop:
@@ -280,7 +277,7 @@ func TestHeldFilesConcurrent(t *testing.T) {
 				runtime.Gosched()
 			}
 		}
-	}()
+	})
 	var listers sync.WaitGroup
 	for range 4 {
 		listers.Add(1)

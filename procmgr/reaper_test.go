@@ -26,11 +26,9 @@ func TestReaperNeverTakesASpawnedChild(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, errs[i] = m.Start(ctxT(t), specs[i].Alias)
-		}()
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {

@@ -40,9 +40,7 @@ func agentBurster(addr string, ps []program) *burster {
 			gate := make(chan struct{})
 			var t0 time.Time
 			for i, p := range ps {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					<-gate
 					if op == "" {
 						_, errs[i] = ag.call(http.MethodGet, fmt.Sprintf("/%d", p.id))
@@ -50,7 +48,7 @@ func agentBurster(addr string, ps []program) *burster {
 						errs[i] = ag.op(p.id, op)
 					}
 					took[i] = time.Since(t0)
-				}()
+				})
 			}
 			t0 = time.Now()
 			close(gate)
@@ -233,12 +231,10 @@ func startFloor(managed string, n, reps int) (time.Duration, error) {
 		for i := range cmds {
 			cmds[i] = exec.Command(managed, "-mode", "listen")
 			cmds[i].SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				<-gate
 				errs[i] = cmds[i].Start()
-			}()
+			})
 		}
 		t0 := time.Now()
 		close(gate)
