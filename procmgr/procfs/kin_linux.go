@@ -102,14 +102,24 @@ func kinOf(pid int) (Kin, error) {
 	if err != nil {
 		return Kin{}, kinErr(err)
 	}
-	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_PID | unix.PIDFD_INFO_CREDS}
+	info, err := pidfdInfo(fd, unix.PIDFD_INFO_PID|unix.PIDFD_INFO_CREDS)
+	if err != nil {
+		return Kin{}, err
+	}
+	return Kin{PID: pid, PPID: int(info.Ppid), PGRP: pgrp, RUID: int(info.Ruid)}, nil
+}
+
+// pidfdInfo asks the pidfd fd for what mask names, with the errors of
+// kinErr: ErrNoPidfdInfo also when the kernel answers without all of it.
+func pidfdInfo(fd int, mask uint64) (unix.PidfdInfo, error) {
+	info := unix.PidfdInfo{Mask: mask}
 	if err := unix.IoctlPidfdInfo(fd, &info); err != nil {
 		// A kernel before 6.13 knows no such ioctl (ENOTTY, or EINVAL
 		// from one that checks the command).
-		return Kin{}, kinErr(err, unix.ENOTTY, unix.EINVAL)
+		return info, kinErr(err, unix.ENOTTY, unix.EINVAL)
 	}
-	if info.Mask&(unix.PIDFD_INFO_PID|unix.PIDFD_INFO_CREDS) != unix.PIDFD_INFO_PID|unix.PIDFD_INFO_CREDS {
-		return Kin{}, ErrNoPidfdInfo
+	if info.Mask&mask != mask {
+		return info, ErrNoPidfdInfo
 	}
-	return Kin{PID: pid, PPID: int(info.Ppid), PGRP: pgrp, RUID: int(info.Ruid)}, nil
+	return info, nil
 }

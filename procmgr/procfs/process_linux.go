@@ -68,13 +68,8 @@ func (p *Process) openPidfd() {
 // pidfdRealUID asks p's pidfd for the real uid. ESRCH, the process
 // reaped, wraps fs.ErrNotExist as a read of its status would.
 func (p *Process) pidfdRealUID() (int, error) {
-	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_CREDS}
-	err := unix.IoctlPidfdInfo(p.pidfd, &info)
-	if err == nil && info.Mask&unix.PIDFD_INFO_CREDS == 0 {
-		err = ErrNoPidfdInfo
-	}
+	info, err := pidfdInfo(p.pidfd, unix.PIDFD_INFO_CREDS)
 	if err != nil {
-		err = kinErr(err, unix.ENOTTY, unix.EINVAL)
 		switch {
 		case errors.Is(err, ErrNoPidfdInfo):
 			pidfdInfoState.Store(2)
