@@ -123,13 +123,19 @@ func heldFDs(f *openFiles) map[int]string {
 // and f has none marked held.
 func checkClosed(t *testing.T, f *openFiles, fds map[int]string) {
 	t.Helper()
+	checkFDsClosed(t, fds)
+	if slices.ContainsFunc(f.held, func(w uint64) bool { return w != 0 }) || f.count != 0 {
+		t.Errorf("fds still marked held: %x, count %d", f.held, f.count)
+	}
+}
+
+// checkFDsClosed fails unless each of fds is closed (or another file now).
+func checkFDsClosed(t *testing.T, fds map[int]string) {
+	t.Helper()
 	for fd, name := range fds {
 		if now, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); err == nil && now == name {
 			t.Errorf("fd %d (%s) still open", fd, name)
 		}
-	}
-	if slices.ContainsFunc(f.held, func(w uint64) bool { return w != 0 }) || f.count != 0 {
-		t.Errorf("fds still marked held: %x, count %d", f.held, f.count)
 	}
 }
 
@@ -199,11 +205,7 @@ func TestHeldFilesFollowChanges(t *testing.T) {
 	if _, ok := files.byAlias["other"]; ok || len(otherFDs) != 5 {
 		t.Errorf("keepOnly kept the files of an alias not listed (%d fds)", len(otherFDs))
 	}
-	for fd, name := range otherFDs {
-		if now, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); err == nil && now == name {
-			t.Errorf("fd %d (%s) of other still open", fd, name)
-		}
-	}
+	checkFDsClosed(t, otherFDs)
 	fds := heldFDs(&files)
 	files.close()
 	checkClosed(t, &files, fds)
